@@ -1,0 +1,83 @@
+"""The click group and its global options; each command lives in its own module."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from executor_local import __version__
+from executor_local.boot.locate import DataDirChoice, locate_data_dir
+from executor_local.errors import EXIT_CODES
+
+# The global options of this invocation, kept where the top-level error renderer can see them.
+SETTINGS: dict[str, Any] = {}
+
+EPILOG = "Exit codes:\n\n" + "\n\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+
+
+class Context:
+    """What every command gets: the global options and the data dir choice."""
+
+    def __init__(self, data_dir: str | None, log_level: str, as_json: bool) -> None:
+        self.data_dir_option = data_dir
+        self.log_level = log_level
+        self.as_json = as_json
+
+    def locate(self) -> DataDirChoice:
+        return locate_data_dir(self.data_dir_option, os.environ)
+
+    def emit(self, payload: Any, text: str) -> None:
+        """Print a result: JSON on --json, the human text otherwise."""
+        click.echo(json.dumps(payload, indent=2) if self.as_json else text)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("executor: %(message)s"))
+    root = logging.getLogger("executor")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="executor")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    allow_from_autoenv=False,  # EXECUTOR_DATA_DIR is read by locate, which reports the source
+    help="Data dir (default: $EXECUTOR_DATA_DIR, legacy ~/.executor, or the platform dir).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["error", "warning", "info", "debug"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    show_envvar=True,
+    help="How much to log to stderr; debug shows every file operation and retry.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str | None, log_level: str, as_json: bool) -> None:
+    """executor-local: a local integration hub for AI agents."""
+    SETTINGS.update(json=as_json, log_level=log_level.lower())
+    configure_logging(log_level)
+    ctx.obj = Context(data_dir, log_level.lower(), as_json)
+
+
+def _register() -> None:
+    from executor_local.cli import daemon_cmd, paths_cmd
+
+    cli.add_command(paths_cmd.paths)
+    cli.add_command(daemon_cmd.daemon)
+
+
+_register()

@@ -1,0 +1,47 @@
+"""``executor paths``: where everything lives and why."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from executor_local.cli.app import Context, pass_context
+
+
+def shiv_root() -> Path:
+    """Where shiv extracts this program (``SHIV_ROOT`` or ``~/.shiv``)."""
+    return Path(os.environ.get("SHIV_ROOT") or Path.home() / ".shiv")
+
+
+def current_extraction() -> Path | None:
+    """The shiv extraction this process runs from, or None when not run from a pyz."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if parent.name == "site-packages" and parent.parent.parent == shiv_root().resolve():
+            return parent.parent
+    return None
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def paths(ctx: Context, as_json: bool) -> None:
+    """Show the data dir, how it was chosen, the log dir and the shiv root."""
+    choice = ctx.locate()
+    extraction = current_extraction()
+    payload = {
+        "data_dir": str(choice.path),
+        "data_dir_source": choice.source,
+        "data_dir_reason": choice.reason,
+        "data_dir_exists": choice.path.is_dir(),
+        "database": str(choice.db_path),
+        "log_dir": str(choice.log_dir),
+        "shiv_root": str(shiv_root()),
+        "shiv_extraction": str(extraction) if extraction else None,
+    }
+    width = max(len(k) for k in payload)
+    text = "\n".join(f"{k.replace('_', ' '):<{width}}  {v}" for k, v in payload.items())
+    ctx.as_json = ctx.as_json or as_json
+    ctx.emit(payload, text)

@@ -1,0 +1,1 @@
+"""The daemon: the HTTP app and the server that runs it."""

@@ -1,0 +1,107 @@
+"""Error types that carry the facts a person needs: what failed, where, why, and what to do.
+
+Every failure the program expects is an ``ExecutorError`` subclass whose class says the exit code
+(design §8). Rendering is one function in ``cli.render``. A message is never empty: the TypeScript
+Executor printed "Unknown error" because a wrapper had no message (its #1209); ours always has one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_NOT_RUNNING = 3
+EXIT_OWNED = 4
+EXIT_TOO_NEW = 5
+EXIT_CORRUPT = 6
+EXIT_LOCKED = 7
+EXIT_NO_SPACE = 8
+EXIT_PORT_IN_USE = 9
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success",
+    EXIT_UNEXPECTED: "unexpected error (a bug: the message still names step, path and cause)",
+    EXIT_USAGE: "usage error",
+    EXIT_NOT_RUNNING: "daemon not running (status/stop/call with nothing to reach)",
+    EXIT_OWNED: "data dir owned by another live process",
+    EXIT_TOO_NEW: "data too new or of an unknown shape: refused, nothing written",
+    EXIT_CORRUPT: "data corrupt: refused, nothing written",
+    EXIT_LOCKED: "a file stayed locked by another program past the retry budget; nothing half-done",
+    EXIT_NO_SPACE: "not enough free space (checked before writing)",
+    EXIT_PORT_IN_USE: "the port is already in use by another program",
+}
+
+
+class ExecutorError(Exception):
+    """A failure we expected and can explain.
+
+    ``message`` says what failed; ``step`` is the boot step or command; ``path`` the file
+    involved; ``hint`` what the person can do next; ``cause`` the OS or library error behind it.
+    """
+
+    exit_code = EXIT_UNEXPECTED
+    default_hint = "Run again with --log-level debug for the full cause chain."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str | None = None,
+        path: str | Path | None = None,
+        hint: str | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(message or type(self).__name__)
+        self.message = message or type(self).__name__
+        self.step = step
+        self.path = str(path) if path is not None else None
+        self.hint = hint or self.default_hint
+        self.cause = cause
+        if cause is not None:
+            self.__cause__ = cause
+
+
+class UnexpectedError(ExecutorError):
+    """Wraps an exception nobody anticipated, so it still renders with step and cause."""
+
+    exit_code = EXIT_UNEXPECTED
+    default_hint = "This is a bug. Run again with --log-level debug and report the output."
+
+
+class DaemonNotRunning(ExecutorError):
+    exit_code = EXIT_NOT_RUNNING
+    default_hint = "Start it with: executor daemon run"
+
+
+class DataDirOwned(ExecutorError):
+    exit_code = EXIT_OWNED
+    default_hint = "Stop the other executor process, or use another --data-dir."
+
+
+class DataTooNew(ExecutorError):
+    exit_code = EXIT_TOO_NEW
+    default_hint = "Upgrade executor-local; nothing was written."
+
+
+class DataCorrupt(ExecutorError):
+    exit_code = EXIT_CORRUPT
+
+
+class FileLocked(ExecutorError):
+    exit_code = EXIT_LOCKED
+    default_hint = (
+        "Close programs that may hold the file (another executor, an editor, a backup or "
+        "antivirus scan) and run again; nothing was half-done."
+    )
+
+
+class NoSpace(ExecutorError):
+    exit_code = EXIT_NO_SPACE
+    default_hint = "Free some disk space and run again; nothing was written."
+
+
+class PortInUse(ExecutorError):
+    exit_code = EXIT_PORT_IN_USE
+    default_hint = "Pick another port with --port, or --port 0 for a free one."

@@ -1,0 +1,1 @@
+"""The v2 store: schema, the ledger, and opening data.db for serving."""

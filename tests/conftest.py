@@ -1,0 +1,80 @@
+"""Shared fixtures: the built bundle (built once per test session) and isolated environments."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+BUNDLE = ROOT / "bundle" / "executor.pyz"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def _inputs_digest() -> str:
+    """A digest of everything the bundle is built from, to know when a built pyz is stale."""
+    h = hashlib.sha256()
+    files = [ROOT / "build.py", ROOT / "pyproject.toml", ROOT / "requirements.lock"]
+    files += sorted((ROOT / "src").rglob("*.py"))
+    for f in files:
+        h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def pyz() -> Path:
+    """The built ``bundle/executor.pyz``, rebuilt when its inputs changed.
+
+    A file lock serialises the build across parallel workers; the others reuse the result.
+    """
+    import fcntl
+
+    BUNDLE.parent.mkdir(exist_ok=True)
+    stamp = BUNDLE.with_name("executor.pyz.inputs")
+    with open(BUNDLE.with_name(".build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        digest = _inputs_digest()
+        if not (BUNDLE.exists() and stamp.exists() and stamp.read_text() == digest):
+            subprocess.run(
+                [sys.executable, str(ROOT / "build.py")], check=True, capture_output=True
+            )
+            stamp.write_text(digest)
+    return BUNDLE
+
+
+@pytest.fixture(scope="session")
+def shiv_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One extraction root per worker, so warm starts are warm and nothing touches ~/.shiv."""
+    return tmp_path_factory.mktemp("shiv")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
+
+
+@pytest.fixture
+def env(tmp_path: Path, home: Path, shiv_root: Path) -> dict[str, str]:
+    """An environment whose HOME, XDG dirs and SHIV_ROOT are private to the test."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("EXECUTOR_", "XDG_"))}
+    return {
+        **keep,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "SHIV_ROOT": str(shiv_root),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
