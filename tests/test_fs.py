@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,16 @@ class RecordingFsync(fs.Primitives):
         self.modes: list[int] = []
 
     def fsync(self, fd: int) -> None:
+        if sys.platform == "win32":
+            # No F_GETFL on Windows, but the real rule applies: FlushFileBuffers refuses a
+            # read-only handle, so a failing fsync is how a read-only descriptor shows.
+            try:
+                super().fsync(fd)
+            except OSError:
+                self.modes.append(os.O_RDONLY)
+                raise
+            self.modes.append(os.O_RDWR)
+            return
         import fcntl
 
         self.modes.append(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE)
@@ -113,6 +124,20 @@ def test_fsync_never_uses_a_read_only_descriptor(tmp_path: Path) -> None:
         fs.copy_file(tmp_path / "f", tmp_path / "g")
     assert prims.modes and os.O_RDONLY not in prims.modes
     assert (tmp_path / "g").read_bytes() == b"data"
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="a Windows rule (FlushFileBuffers needs a "
+                    "writable handle); POSIX flushes a read-only descriptor")
+def test_windows_refuses_to_fsync_a_read_only_descriptor(tmp_path: Path) -> None:
+    """The rule the recorder above relies on under a real Windows CPython."""
+    (tmp_path / "f").write_bytes(b"data")
+    fd = os.open(tmp_path / "f", os.O_RDONLY)
+    try:
+        with pytest.raises(OSError) as info:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    assert info.value.errno in (errno.EBADF, errno.EACCES)  # Windows: EBADF; Wine: EACCES
 
 
 def test_write_atomic_is_private_and_leaves_no_temp(tmp_path: Path) -> None:

@@ -1,0 +1,54 @@
+"""The TS Executor's file secret store, ``auth.json``, outside the data dir.
+
+Its place is ``$XDG_DATA_HOME/executor/auth.json`` (``%LOCALAPPDATA%\\executor`` on Windows), the
+platform data dir; ``EXECUTOR_AUTH_FILE`` overrides it. The migration rewrites it flat and keeps
+the old file byte-identical beside it as ``auth.json.v1-v2-<ms>-<nonce>``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from executor_local import fs
+from executor_local.migrate.journal import Journal
+
+AUTH_FILE_ENV = "EXECUTOR_AUTH_FILE"
+
+
+def default_auth_path() -> Path:
+    if os.environ.get(AUTH_FILE_ENV):
+        return Path(os.environ[AUTH_FILE_ENV]).absolute()
+    from executor_local.boot.locate import platform_data_dir
+
+    return platform_data_dir() / "auth.json"
+
+
+def backup_path(auth_path: Path, ms: int, nonce: str) -> Path:
+    return auth_path.with_name(f"{auth_path.name}.v1-v2-{ms}-{nonce}")
+
+
+def back_up(journal: Journal) -> None:
+    """Copy auth.json aside before anything may rewrite it."""
+    if journal.auth_path and journal.auth_backup and Path(journal.auth_path).exists():
+        fs.copy_file(journal.auth_path, journal.auth_backup)
+        fs.fsync_dir(Path(journal.auth_backup).parent)
+
+
+def write(auth_path: Path, content: bytes) -> None:
+    fs.make_private_dir(auth_path.parent)
+    fs.write_atomic(auth_path, content)
+
+
+def restore(journal: Journal) -> None:
+    """Undo a rewrite of auth.json during a rolled-back migration."""
+    if not journal.auth_path:
+        return
+    auth, backup = Path(journal.auth_path), Path(journal.auth_backup or "")
+    if journal.auth_backup and backup.exists():
+        fs.write_atomic(auth, backup.read_bytes())
+        fs.remove(backup)
+        fs.fsync_dir(auth.parent)
+    elif not journal.auth_existed:
+        fs.remove(auth)  # we created it; there was none before
+    # auth existed but its backup does not: killed before the copy, so it was never touched.

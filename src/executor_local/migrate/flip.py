@@ -1,0 +1,72 @@
+"""The flip: put the verified staging file in place of ``data.db``, keeping the old set.
+
+Shared by the migration and by ``backups restore``. Safe to re-run from any crash point: the
+staging base file is the marker. While it exists the install rename has not happened, so moving
+the canonical set aside and installing staging is still to do; once it is gone ``data.db`` may
+already be the new database and must never be moved or deleted again (TS "does not delete
+installed v2" test).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from executor_local import fs
+from executor_local.migrate import journal as journal_io
+from executor_local.migrate.journal import Journal
+from executor_local.migrate.sqlite_files import checkpoint_set
+from executor_local.migrate.testhooks import leak_cursor, pause
+
+log = logging.getLogger("executor.migrate")
+
+
+def complete_flip(journal_path: Path, journal: Journal) -> None:
+    """Roll a ``built`` or ``canonical-moved`` journal forward to the end, then clean up."""
+    canonical, staging, backup = Path(journal.source), Path(journal.staging), Path(journal.backup)
+    if journal.phase in ("built", "canonical-moved") and staging.exists():
+        if journal.phase == "built":
+            # The backup must hold all its data in its base file: a WAL moved without the
+            # base's checkpoint would be a second copy of the truth.
+            checkpoint_set(canonical)
+            pause("canonical-flushed")
+            journal.phase = "canonical-moved"
+            journal_io.write(journal_path, journal)
+        leak_cursor(canonical)
+        members = zip(fs.sqlite_set(canonical), fs.sqlite_set(backup), strict=True)
+        for member_src, member_dst in members:
+            move_set_members_one(member_src, member_dst)
+            pause(f"canonical-moved{member_src.name[len(canonical.name):] or '-base'}")
+        pause("canonical-moved")
+        fs.replace(staging, canonical)
+        fs.fsync_dir(canonical.parent)
+        pause("staging-consumed")
+    # Whatever the phase, no sidecar from before may be replayed against the new base.
+    for sidecar in fs.sqlite_set(staging)[1:]:
+        fs.remove(sidecar)
+    if journal.phase != "committed":
+        journal.phase = "committed"
+        journal_io.write(journal_path, journal)
+        pause("committed")
+    clean_up(journal_path, journal)
+
+
+def move_set_members_one(src: Path, dst: Path) -> None:
+    """Move one member of the canonical set to the backup name (idempotent)."""
+    if not src.exists():
+        return
+    if dst.exists():
+        fs.remove(src)
+    else:
+        fs.replace(src, dst)
+    fs.fsync_dir(dst.parent)
+
+
+def clean_up(journal_path: Path, journal: Journal) -> None:
+    """Remove the snapshot and staging sets, then the journal: the migration is over."""
+    if journal.snapshot:
+        fs.remove_sqlite_set(Path(journal.snapshot))
+    fs.remove_sqlite_set(Path(journal.staging))
+    journal_io.remove(journal_path)
+    log.debug("migrate: cleaned up after %s", journal.nonce)
+

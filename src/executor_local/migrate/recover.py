@@ -1,0 +1,68 @@
+"""Step 3, recover: finish or roll back an interrupted migration (or restore) from its journal.
+
+- no journal: nothing was in flight; snapshot/staging files without one are debris, removed;
+- ``building``: the canonical set was never touched: delete the snapshot and staging sets,
+  restore auth.json, delete the journal (a fresh migration follows);
+- ``built``/``canonical-moved``/``committed``: roll forward (see ``flip``);
+- unreadable journal: with ``data.db`` present, discard it and the debris; with ``data.db``
+  missing, fail closed and touch nothing (the TS Executor does the same).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from executor_local import fs
+from executor_local.errors import DataCorrupt
+from executor_local.migrate import auth_file
+from executor_local.migrate import journal as journal_io
+from executor_local.migrate.flip import complete_flip
+from executor_local.migrate.journal import Journal, JournalUnreadable
+from executor_local.migrate.layout import Layout
+
+log = logging.getLogger("executor.migrate")
+
+
+def recover(layout: Layout) -> str | None:
+    """Bring the data dir to a state with no migration in flight; say what was done."""
+    try:
+        journal = journal_io.read(layout.journal)
+    except JournalUnreadable as exc:
+        if not layout.db.exists():
+            backups = ", ".join(p.name for p in layout.backups()) or "none"
+            raise DataCorrupt(
+                "cannot recover an interrupted migration: its journal is unreadable and "
+                f"data.db is missing; nothing was touched (backups here: {backups})",
+                path=layout.journal,
+                cause=exc,
+                hint="Restore a backup with 'executor backups restore NAME'.",
+            ) from exc
+        log.warning("migrate: discarding an unreadable journal (%s)", exc)
+        _remove_debris(layout)
+        journal_io.remove(layout.journal)
+        return "discarded an unreadable journal"
+    if journal is None:
+        if layout.leftovers():
+            _remove_debris(layout)
+            return "removed leftovers of an earlier run"
+        return None
+    if journal.phase == "building":
+        roll_back(layout.journal, journal)
+        return f"rolled back an unfinished {journal.kind} ({journal.nonce})"
+    complete_flip(layout.journal, journal)
+    return f"completed an interrupted {journal.kind} ({journal.nonce})"
+
+
+def roll_back(journal_path: Path, journal: Journal) -> None:
+    """Undo a ``building`` journal: the canonical set is intact, so only debris goes."""
+    if journal.snapshot:
+        fs.remove_sqlite_set(Path(journal.snapshot))
+    fs.remove_sqlite_set(Path(journal.staging))
+    auth_file.restore(journal)
+    journal_io.remove(journal_path)
+
+
+def _remove_debris(layout: Layout) -> None:
+    for base in layout.leftovers():
+        fs.remove_sqlite_set(base)

@@ -1,0 +1,106 @@
+"""Small row helpers shared by the migration's readers and writers.
+
+Every query helper closes its cursor before returning: in CPython 3.11+ a connection closed while
+an unfinished cursor is still referenced keeps its file handle open, and on Windows that makes
+the later rename of the file fail (design §5, "Close explicitly").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from executor_local.store.schema import table_columns
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def dumps(value: Any) -> str:
+    """JSON as Executor's ``JSON.stringify`` writes it: compact, non-ASCII kept."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(value: Any, fallback: Any = None) -> Any:
+    """Parse a JSON column that may be text, bytes (JSON stored as a BLOB), NULL or already
+    parsed; text that is not JSON gives ``fallback``."""
+    if isinstance(value, (dict, list)):
+        return value
+    text = as_text(value)
+    if text is None or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return fallback
+
+
+def as_text(value: Any) -> str | None:
+    """A text cell: bytes decoded as UTF-8 (v1 sometimes stored JSON as BLOB), None kept."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def as_int(value: Any, default: int) -> int:
+    """An integer cell, or ``default`` when NULL or unreadable."""
+    try:
+        return int(value) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def row_id(*parts: str) -> str:
+    """A deterministic cuid-shaped id (24 chars, ``[a-z][a-z0-9]{23}``) from a row's natural key.
+
+    Deterministic so a rebuilt staging file is identical and a re-run never duplicates rows;
+    shaped like Executor's cuids so nothing that inspects ids can tell them apart.
+    """
+    digest = hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
+    n = int.from_bytes(digest[:16], "big") % (36**23)
+    chars = []
+    for _ in range(23):
+        n, r = divmod(n, 36)
+        chars.append(_BASE36[r])
+    return _BASE36[10 + digest[16] % 26] + "".join(reversed(chars))
+
+
+def query_all(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[tuple]:
+    """The rows of a small query; the cursor is closed before returning."""
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def scalar(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> int:
+    rows = query_all(conn, sql, params)
+    return int(rows[0][0] or 0) if rows else 0
+
+
+def table_names(conn: sqlite3.Connection) -> set[str]:
+    sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    return {str(r[0]) for r in query_all(conn, sql)}
+
+
+def select_dicts(
+    conn: sqlite3.Connection,
+    table: str,
+    cols: Iterable[str],
+    where: str = "",
+    params: tuple[Any, ...] = (),
+) -> list[dict[str, Any]]:
+    """Rows of a small table as dicts, in insertion order; columns it lacks read as None.
+
+    v1 files come from many releases, so readers name the columns they want and tolerate absent
+    ones instead of failing on an older layout.
+    """
+    present = table_columns(conn, table)
+    cols = list(cols)
+    select = ", ".join(f'"{c}"' if c in present else "NULL" for c in cols)
+    sql = f'SELECT {select} FROM "{table}"' + (f" WHERE {where}" if where else "")
+    rows = query_all(conn, sql + " ORDER BY rowid", params)
+    return [dict(zip(cols, row, strict=True)) for row in rows]

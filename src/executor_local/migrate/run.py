@@ -1,0 +1,271 @@
+"""Steps 4–5, back up and migrate: v1 -> v2, journaled so a crash at any instant is recoverable.
+
+recover -> probe -> free space -> journal ``building`` -> auth.json backup -> consistent
+snapshot ``data.db.source-<nonce>`` -> bring it to v1-final -> plan -> build
+``data.db.building-<nonce>`` in one transaction (secrets written inside it, before the stamp)
+-> checkpoint -> verify -> drop its sidecars -> journal ``built`` -> flip -> clean up.
+
+The canonical v1 set is never written until the flip, and then only moved, whole, to
+``data.db.v1-v2-<ms>-<nonce>``, which stays as the backup.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from executor_local import fs
+from executor_local.errors import DataTooNew, NoSpace
+from executor_local.migrate import auth_file, testhooks
+from executor_local.migrate import journal as journal_io
+from executor_local.migrate.flip import complete_flip
+from executor_local.migrate.journal import Journal
+from executor_local.migrate.layout import Layout, new_nonce
+from executor_local.migrate.progress import Progress
+from executor_local.migrate.recover import roll_back
+from executor_local.migrate.sqlite_files import (
+    checkpoint_truncate,
+    corrupt_error,
+    is_corruption,
+    opened,
+    query_one,
+    snapshot,
+    verify,
+)
+from executor_local.migrate.testhooks import pause
+from executor_local.store.schema import V1_TO_V2_STAMP, create_v2_schema
+
+log = logging.getLogger("executor.migrate")
+
+SPACE_MARGIN_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class MigrationResult:
+    """What the migrate step did: ``status`` is fresh, v2, migrated."""
+
+    status: str
+    backup: Path | None = None
+    report: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def migrated(self) -> bool:
+        return self.status == "migrated"
+
+
+def probe(db: Path) -> str:
+    """Classify ``data.db`` without changing what it holds (see ``v1_forms.classify``)."""
+    from executor_local.migrate.v1_forms import classify
+
+    if not db.exists() or db.stat().st_size == 0:
+        return "empty"
+    try:
+        conn = open_read_only(db)
+    except sqlite3.OperationalError:
+        conn = None  # e.g. a -wal without its -shm: only a read-write open can recover it
+    except sqlite3.DatabaseError as exc:
+        raise corrupt_error(db, exc) from exc
+    try:
+        if conn is None:
+            with opened(db) as rw:
+                return classify(rw)
+        return classify(conn)
+    except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            raise corrupt_error(db, exc) from exc
+        raise
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def open_read_only(db: Path) -> sqlite3.Connection:
+    """Read-only, so probing never checkpoints or otherwise rewrites the original's files."""
+    conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=5000").close()
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").close()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def refuse_unknown(db: Path, kind: str) -> None:
+    if kind == "too-new":
+        raise DataTooNew(f"{db} was written by a newer program than executor-local "
+                         "understands; it was left untouched", path=db)
+    if kind == "unknown":
+        raise DataTooNew(f"{db} is a SQLite database of an unknown shape (neither Executor v1 "
+                         "nor v2); it was left untouched", path=db,
+                         hint="Check --data-dir points at an Executor data dir.")
+
+
+def check_free_space(layout: Layout) -> None:
+    """Room for the snapshot and the staging file, each at most the size of the v1 set."""
+    need = 2 * sum(p.stat().st_size for p in fs.sqlite_set(layout.db) if p.exists())
+    need += SPACE_MARGIN_BYTES
+    free = shutil.disk_usage(layout.data_dir).free
+    if testhooks.active() and os.environ.get("EXECUTOR_TEST_FREE_BYTES"):
+        free = int(os.environ["EXECUTOR_TEST_FREE_BYTES"])
+    if free < need:
+        raise NoSpace(f"migrating {layout.db} needs about {need // 2**20} MiB free, "
+                      f"{free // 2**20} MiB are", path=layout.data_dir)
+
+
+def migrate_if_needed(layout: Layout, auth_path: Path | None = None) -> MigrationResult:
+    """Migrate a v1 ``data.db`` to v2; a no-op for fresh and v2 data. Run ``recover`` first."""
+    kind = probe(layout.db)
+    refuse_unknown(layout.db, kind)
+    if kind != "v1":
+        return MigrationResult("fresh" if kind == "empty" else "v2")
+    check_free_space(layout)
+    auth = auth_path or auth_file.default_auth_path()
+    with Progress("migrating v1 data to v2") as progress:
+        return _migrate(layout, auth, progress)
+
+
+def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
+    nonce, ms = new_nonce(), int(time.time() * 1000)
+    journal = Journal(
+        kind="v1-v2", nonce=nonce, created_ms=ms, source=str(layout.db),
+        snapshot=str(layout.source(nonce)), staging=str(layout.staging(nonce)),
+        backup=str(layout.backup("v1-v2", ms, nonce)), auth_path=str(auth),
+        auth_backup=str(auth_file.backup_path(auth, ms, nonce)), auth_existed=auth.exists(),
+    )
+    journal_io.write(layout.journal, journal)
+    pause("journal-written")
+    flip_started = False
+    try:
+        progress.set("backing up auth.json")
+        auth_file.back_up(journal)
+        pause("building")
+        progress.set("taking a consistent snapshot")
+        snapshot(layout.db, Path(journal.snapshot or ""))
+        pause("snapshot-taken")
+        progress.set("building the v2 database")
+        plan = _build_staging(journal)
+        pause("staging-built")
+        progress.set("verifying the v2 database")
+        staging = Path(journal.staging)
+        verify(staging, plan.expected_counts, V1_TO_V2_STAMP)
+        for sidecar in fs.sqlite_set(staging)[1:]:
+            fs.remove(sidecar)
+        fs.fsync_dir(layout.data_dir)
+        journal.phase = "built"
+        journal_io.write(layout.journal, journal)
+        pause("built")
+        progress.set("putting the v2 database in place")
+        flip_started = True
+        complete_flip(layout.journal, journal)
+    except BaseException as exc:
+        if not flip_started or _nothing_moved(journal):
+            _roll_back_quietly(layout, journal, exc)
+        raise _as_space_error(exc, layout) from exc
+    return MigrationResult("migrated", Path(journal.backup), plan.to_json(), list(plan.warnings))
+
+
+def _build_staging(journal: Journal) -> Any:
+    """Read the snapshot, plan, and write the staging v2 database in one transaction."""
+    from executor_local.migrate.plan import plan_migration
+    from executor_local.migrate.plan_write import write_plan
+    from executor_local.migrate.secrets_v1 import read_auth_file
+    from executor_local.migrate.v1_forms import bring_to_v1_final
+
+    snap, staging = Path(journal.snapshot or ""), Path(journal.staging)
+    auth_path = Path(journal.auth_path) if journal.auth_path else None
+    with opened(snap) as src:
+        quick = query_one(src, "PRAGMA quick_check")
+        if quick is None or quick[0] != "ok":
+            raise corrupt_error(Path(journal.source),
+                                sqlite3.DatabaseError(quick[0] if quick else "no answer"))
+        warnings = bring_to_v1_final(src)
+        auth = read_auth_file(auth_path) if auth_path else None
+        plan = plan_migration(src, auth, now_ms=journal.created_ms)
+        plan.warnings[:0] = warnings
+        fs.create_private_file(staging)
+        with opened(staging) as dst:
+            dst.execute("PRAGMA journal_mode=WAL").close()
+            dst.execute("BEGIN IMMEDIATE")
+            try:
+                create_v2_schema(dst)
+                write_plan(plan, src, dst)
+                # Secrets cannot be atomic with the database: write them before the stamp
+                # commits, idempotently (deterministic item ids); a crash here rolls back.
+                content = getattr(plan, "auth_content", None)
+                if content is not None and auth_path is not None:
+                    auth_file.write(auth_path, content)
+                pause("secrets-written")
+                dst.execute("COMMIT")
+            except BaseException:
+                dst.execute("ROLLBACK")
+                raise
+            checkpoint_truncate(dst, staging)
+    return plan
+
+
+def _nothing_moved(journal: Journal) -> bool:
+    """True while the canonical set is still whole where it was and staging not installed."""
+    return Path(journal.staging).exists() and Path(journal.source).exists() and not Path(
+        journal.backup).exists()
+
+
+def _roll_back_quietly(layout: Layout, journal: Journal, original: BaseException) -> None:
+    """Roll back, never letting a rollback failure hide the error that caused it."""
+    try:
+        roll_back(layout.journal, journal)
+    except Exception as exc:  # the original error is what the person must see
+        log.error("migrate: rollback after %r also failed: %r; the next launch retries it",
+                  original, exc)
+
+
+def _as_space_error(exc: BaseException, layout: Layout) -> BaseException:
+    """SQLITE_FULL or ENOSPC in the middle of the build is the free-space exit code."""
+    full = (isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorcode", 0)
+            in (13,)) or (isinstance(exc, OSError) and exc.errno == 28)
+    if full:
+        return NoSpace(f"the disk filled up while migrating {layout.db}; it was rolled back",
+                       path=layout.data_dir, cause=exc)
+    return exc
+
+
+def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
+    """Plan the migration on a private copy outside the data dir, leaving it byte-identical."""
+    from executor_local.migrate.plan import plan_migration
+    from executor_local.migrate.secrets_v1 import read_auth_file
+    from executor_local.migrate.v1_forms import bring_to_v1_final, classify
+
+    auth = auth_path or auth_file.default_auth_path()
+    in_flight = layout.journal.exists()
+    if not layout.db.exists():
+        return {"status": "fresh", "journal": in_flight}
+    with tempfile.TemporaryDirectory(prefix="executor-dry-run-") as tmp:
+        copy = Path(tmp) / "data.db"
+        for src, dst in zip(fs.sqlite_set(layout.db), fs.sqlite_set(copy), strict=True):
+            if src.exists():
+                fs.copy_file(src, dst)
+        try:
+            with opened(copy) as conn:
+                kind = classify(conn)
+                refuse_unknown(layout.db, kind)
+                if kind != "v1":
+                    return {"status": "v2", "journal": in_flight}
+                warnings = bring_to_v1_final(conn)
+                plan = plan_migration(conn, read_auth_file(auth) if auth.exists() else None,
+                                      now_ms=int(time.time() * 1000))
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                raise corrupt_error(layout.db, exc) from exc
+            raise
+        report = plan.to_json()
+        report["warnings"] = warnings + list(report.get("warnings", []))
+        return {"status": "v1", "journal": in_flight, "plan": report}
+

@@ -1,0 +1,126 @@
+"""Executor v1 secrets: the deterministic v2 item ids, and the ``auth.json`` file store.
+
+v1 kept file-provider secret values in ``auth.json`` next to (not inside) the data dir, nested per
+scope: ``{"<scope id>": {"<secret id>": "<value>"}}``; some builds wrote flat ``{"<secret id>":
+"<value>"}`` entries. v2 reads flat ``{"<item id>": "<value>"}`` entries, where a migrated item id
+is derived from the v1 (scope, secret) pair, so a re-run of a crashed migration writes the very
+same ids and the secret writes stay idempotent (reference §1.9).
+
+What we keep that Executor 1.5.9 drops: its rewrite keeps only the flat string entries plus the new
+items, so the nested per-scope objects vanish, and with them the only values a downgrade to v1
+could read. ``rewrite_flat_auth`` keeps every old entry, nested ones included. v2 readers look up
+item ids (``secret_…``), which never collide with v1 scope ids, and must skip non-string values;
+the nested objects are inert for them and keep a rollback to the v1 backup working.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from executor_local.errors import DataCorrupt
+
+ITEM_PREFIX = "secret_"
+
+
+class AuthFileCorrupt(DataCorrupt):
+    """``auth.json`` exists but is not a JSON object: refuse, so no secret is silently lost."""
+
+    default_hint = (
+        "Fix or move the file aside (it holds your v1 secret values) and run again; "
+        "nothing was written."
+    )
+
+
+def migrated_item_id(scope_id: str, secret_id: str) -> str:
+    """The v2 item id for a v1 secret: ``secret_`` + base64url (no padding) of
+    sha256(scope NUL secret NUL).
+
+    Deterministic so a re-run after a crash produces the same id (idempotent writes), and the
+    NUL separators make ("a", "bc") and ("ab", "c") distinct.
+    """
+    digest = hashlib.sha256()
+    for part in (scope_id, secret_id):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    encoded = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+    return ITEM_PREFIX + encoded
+
+
+def parse_auth_text(text: str, path: str | Path = "auth.json") -> dict[str, Any]:
+    """Parse the text of an ``auth.json``; raise ``AuthFileCorrupt`` naming ``path`` if it is
+    not a JSON object (the TS Executor fails the migration on a corrupt file too, §1.10)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AuthFileCorrupt(
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
+            path=path,
+            cause=exc,
+        ) from exc
+    if not isinstance(data, dict):
+        raise AuthFileCorrupt(
+            f"{path} must hold a JSON object of secrets, found {type(data).__name__}", path=path
+        )
+    return data
+
+
+def read_auth_file(path: str | Path) -> dict[str, Any] | None:
+    """Read a v1 ``auth.json``; ``None`` when it does not exist (a v1 without file secrets)."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AuthFileCorrupt(f"{p} is not UTF-8 text", path=p, cause=exc) from exc
+    return parse_auth_text(text, p)
+
+
+def lookup_file_secret(auth: Mapping[str, Any] | None, scope_id: str, secret_id: str) -> str | None:
+    """The value of a v1 file secret: the scoped entry first, then a flat one (as v1 read it)."""
+    if not auth:
+        return None
+    scoped = auth.get(scope_id)
+    if isinstance(scoped, dict):
+        value = scoped.get(secret_id)
+        if isinstance(value, str):
+            return value
+    flat = auth.get(secret_id)
+    return flat if isinstance(flat, str) else None
+
+
+def nested_entries(auth: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Every ``(scope id, secret id)`` pair stored in the nested (scoped) form."""
+    if not auth:
+        return []
+    pairs: list[tuple[str, str]] = []
+    for scope_id, entries in auth.items():
+        if isinstance(entries, dict):
+            pairs.extend((scope_id, secret_id) for secret_id in entries)
+    return pairs
+
+
+def rewrite_flat_auth(
+    old: Mapping[str, Any] | None, new_items: Mapping[str, str]
+) -> dict[str, Any]:
+    """The v2 ``auth.json`` content: every old entry kept in place, then the new flat items.
+
+    A new item replaces an old entry of the same key: item ids are ours (``secret_…``), so such an
+    entry can only be a previous run's write of the same migration.
+    """
+    content: dict[str, Any] = dict(old or {})
+    for item_id, value in new_items.items():
+        content[item_id] = value
+    return content
+
+
+def format_auth_json(content: Mapping[str, Any]) -> str:
+    """Serialise auth.json as Executor does: two-space indent, non-ASCII kept, final newline."""
+    return json.dumps(content, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,54 @@
+"""Test-only seams, inert unless ``EXECUTOR_TEST_MODE=1``.
+
+- Pause points: with ``EXECUTOR_MIGRATION_PAUSE_AT=<point>`` and ``EXECUTOR_MIGRATION_PAUSE_FILE``,
+  the process writes the point's name to the file and blocks forever there, so a test can
+  SIGKILL it at exactly that instant (the crash sweep; the TS Executor's pauseMigrationForTest).
+- ``EXECUTOR_TEST_LEAK_CURSOR=1``: just before the flip moves ``data.db``, leave a connection to it
+  closed
+  while an unfinished cursor lives in a reference cycle, as a library that releases handles
+  lazily would. On Windows only the GC nudge of the fs layer then lets the rename through.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+
+def active() -> bool:
+    return os.environ.get("EXECUTOR_TEST_MODE") == "1"
+
+
+def pause(point: str) -> None:
+    if not active() or os.environ.get("EXECUTOR_MIGRATION_PAUSE_AT") != point:
+        return
+    marker = os.environ.get("EXECUTOR_MIGRATION_PAUSE_FILE")
+    if not marker:
+        return
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, point.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    threading.Event().wait()  # until SIGKILL
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+        self.cursor: sqlite3.Cursor | None = None
+
+
+def leak_cursor(path: Path) -> None:
+    """Leave ``path`` held by a closed connection's live cursor, reachable only via a cycle."""
+    if not active() or os.environ.get("EXECUTOR_TEST_LEAK_CURSOR") != "1":
+        return
+    conn = sqlite3.connect(str(path))
+    holder = _Cycle()
+    holder.cursor = conn.execute("SELECT name FROM sqlite_master UNION ALL SELECT 1")
+    holder.cursor.fetchone()  # unfinished statement
+    conn.close()
+    del holder, conn  # only gc.collect() can free the cycle now
