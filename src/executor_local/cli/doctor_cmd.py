@@ -1,0 +1,27 @@
+"""``executor doctor``: diagnose the data dir and the daemon, with an action for each finding."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+
+from executor_local.cli.app import Context, pass_context
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port to check (default: the running daemon's, else 4788).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def doctor(ctx: Context, port: int | None, as_json: bool) -> None:
+    """Check the data dir, its owner, the manifest, the port, migration state, backups, free
+    space, open handles and old shiv extractions. Changes nothing."""
+    from executor_local.daemon.doctor import diagnose, render
+
+    choice = ctx.locate()
+    findings = diagnose(choice, port)
+    ctx.as_json = ctx.as_json or as_json
+    payload = {"data_dir": findings[0].details.get("path"),
+               "findings": [asdict(f) for f in findings]}
+    ctx.emit(payload, render(findings))

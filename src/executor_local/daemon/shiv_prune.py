@@ -1,0 +1,88 @@
+"""Old shiv extractions of this program: find them, measure them, prune them after READY.
+
+shiv unpacks the bundle into ``$SHIV_ROOT/<file name>_<build id>/`` on first run and never cleans
+up, so every upgrade leaves about 10 MB behind. After READY the daemon removes its own older
+extractions in a background thread, best-effort, keeping the current one and the newest one before
+it (an older build may still be running elsewhere, for instance a daemon not yet restarted).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from executor_local import fs
+
+# `executor paths` reports the same two facts; one definition serves both.
+from executor_local.cli.paths_cmd import current_extraction
+
+log = logging.getLogger("executor.shiv")
+
+PACKAGE = "executor_local"
+
+
+def our_extractions(root: Path) -> list[Path]:
+    """Complete extractions of this program in ``root``, newest first.
+
+    Recognised by content, not by name: the pyz may be renamed (``executor-1.2.pyz``). shiv
+    extracts into ``<name>.tmp`` and renames, so a finished one never ends in ``.tmp``.
+    """
+    found: list[tuple[float, Path]] = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name.endswith(".tmp") or entry.is_symlink():
+            continue
+        if (entry / "site-packages" / PACKAGE).is_dir():
+            try:
+                found.append((entry.stat().st_mtime, entry))
+            except OSError:
+                continue
+    return [p for _, p in sorted(found, key=lambda x: x[0], reverse=True)]
+
+
+def stale_extractions(root: Path, current: Path, keep_before: int = 1) -> list[Path]:
+    """The extractions to prune: all but ``current`` and the ``keep_before`` newest others."""
+    others = [p for p in our_extractions(root) if p.resolve() != current.resolve()]
+    return others[keep_before:]
+
+
+def tree_size(path: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def prune_old_extractions() -> list[Path]:
+    """Remove stale extractions and their shiv lock files; never raises."""
+    current = current_extraction()
+    if current is None:
+        return []
+    removed: list[Path] = []
+    for old in stale_extractions(current.parent, current):
+        try:
+            fs.rmtree(old)
+            fs.remove(old.with_name(f".{old.name}_lock"))
+            removed.append(old)
+        except Exception as exc:  # best-effort: a failure here must never touch serving
+            log.info("shiv: could not remove old extraction %s: %s", old, exc)
+    if removed:
+        log.info("shiv: removed %d old extraction(s): %s", len(removed),
+                 ", ".join(p.name for p in removed))
+    return removed
+
+
+def start_pruning() -> threading.Thread:
+    """Prune in a daemon thread, so it neither delays requests nor holds up shutdown."""
+    thread = threading.Thread(target=prune_old_extractions, name="shiv-prune", daemon=True)
+    thread.start()
+    return thread
