@@ -169,7 +169,10 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
     except BaseException as exc:
         if not flip_started or _nothing_moved(journal):
             _roll_back_quietly(layout, journal, exc)
-        raise _as_space_error(exc, layout) from exc
+        converted = _as_space_error(exc, layout)
+        if converted is exc:
+            raise  # `raise exc from exc` would make exc its own cause, hiding the real one
+        raise converted from exc
     return MigrationResult("migrated", Path(journal.backup), plan.to_json(), list(plan.warnings))
 
 
