@@ -10,6 +10,7 @@ from executor_local.boot.locate import DataDirChoice, ensure_data_dir
 from executor_local.boot.own import claim_data_dir
 from executor_local.boot.steps import step
 from executor_local.daemon.logfile import open_daemon_log
+from executor_local.daemon.server import StopSignals
 from executor_local.daemon.session import DaemonSession, open_session
 from executor_local.daemon.shiv_prune import start_pruning
 from executor_local.migrate.layout import Layout
@@ -53,9 +54,12 @@ def boot_daemon(opts: DaemonOptions) -> int:
             session = open_session(choice.path, choice.db_path, host=opts.host, port=opts.port,
                                    token=opts.auth_token, allowed_hosts=opts.allowed_hosts,
                                    starting=ownership.manifest)
+        stops = StopSignals()  # before READY: a stop sent at once must still end cleanly
         try:
-            session.run(on_started=lambda: announce(session))
+            announce(session)
+            session.run(stops)
         finally:
+            stops.restore()
             session.close()
     finally:
         ownership.release()

@@ -6,7 +6,6 @@ import errno
 import logging
 import signal
 import socket
-from collections.abc import Callable
 from typing import Any
 
 from executor_local.errors import ExecutorError, PortInUse
@@ -40,15 +39,33 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_server(app: Any, sock: socket.socket, on_started: Callable[[], None]) -> None:
-    """Serve ``app`` on ``sock`` until a stop signal; return normally after a clean shutdown."""
-    import uvicorn
+class StopSignals:
+    """SIGTERM/SIGINT handlers that only take note, installed before READY.
 
-    class _Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            if not self.should_exit:
-                on_started()
+    A shell may send SIGTERM the moment it reads READY, before uvicorn has put in its own
+    handlers; without these the default handler would kill the process uncleanly. uvicorn also
+    re-raises the stop signal after its shutdown into the handler that was there before it,
+    which lands here too, so a stop always ends in our cleanup and exit 0.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._previous = {sig: signal.signal(sig, self._note)
+                          for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def _note(self, sig: int, _frame: object) -> None:
+        self.received.append(sig)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def run_server(app: Any, sock: socket.socket, stops: StopSignals) -> None:
+    """Serve ``app`` on ``sock`` until a stop signal; return normally after a clean shutdown."""
+    if stops.received:  # stopped before the server was even up
+        return
+    import uvicorn
 
     config = uvicorn.Config(
         app,
@@ -60,19 +77,6 @@ def run_server(app: Any, sock: socket.socket, on_started: Callable[[], None]) ->
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
-    server = _Server(config)
-    # uvicorn re-raises the stop signal after its shutdown, into the handler that was installed
-    # before it started. Install ones that just note it, so a SIGTERM ends in a clean exit 0
-    # (and our own cleanup) instead of death by the default handler.
-    received: list[int] = []
-    previous = {
-        sig: signal.signal(sig, lambda s, _f: received.append(s))
-        for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        server.run(sockets=[sock])
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if received:
-        log.info("stopped by %s", signal.Signals(received[0]).name)
+    uvicorn.Server(config).run(sockets=[sock])
+    if stops.received:
+        log.info("stopped by %s", signal.Signals(stops.received[0]).name)

@@ -3,6 +3,10 @@
 After ``open_session`` the port is bound (the kernel already queues connections) and the
 manifest says ``ready``; ``run`` then serves until SIGTERM/SIGINT, and ``close`` releases the
 socket and the store. The manifest itself goes with the ownership (``Ownership.release``).
+
+The HTTP stack (starlette, uvicorn, asyncio: about 40% of start-to-READY) is imported in
+``run``, after READY: the socket is listening by then, so a client that connects at once is
+queued by the kernel and answered a few milliseconds later, never refused.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from executor_local import __version__
 from executor_local.daemon.auth import load_or_mint_token
 from executor_local.daemon.manifest import Manifest, origin_for, write_manifest
 from executor_local.daemon.security import is_loopback_name
+from executor_local.daemon.server import StopSignals
 
 log = logging.getLogger("executor.daemon")
 
@@ -28,7 +33,7 @@ class DaemonSession:
     data_dir: Path
     store: sqlite3.Connection
     sock: socket.socket
-    app: object
+    build_app: Callable[[], object]
     manifest: Manifest
 
     @property
@@ -39,10 +44,11 @@ class DaemonSession:
     def origin(self) -> str:
         return str(self.manifest.origin)
 
-    def run(self, on_started: Callable[[], None]) -> None:
+    def run(self, stops: StopSignals) -> None:
+        """Import the HTTP stack, build the app and serve until SIGTERM/SIGINT."""
         from executor_local.daemon.server import run_server
 
-        run_server(self.app, self.sock, on_started)
+        run_server(self.build_app(), self.sock, stops)
 
     def close(self) -> None:
         try:
@@ -54,7 +60,6 @@ class DaemonSession:
 def open_session(data_dir: Path, db_path: Path, *, host: str, port: int, token: str | None,
                  allowed_hosts: Iterable[str], starting: Manifest | None) -> DaemonSession:
     """Everything the serve step does, in order; on failure nothing stays open."""
-    from executor_local.daemon.app import create_app
     from executor_local.daemon.server import bind_socket
     from executor_local.store.open import open_store
 
@@ -71,10 +76,15 @@ def open_session(data_dir: Path, db_path: Path, *, host: str, port: int, token: 
         # entry, and one without a port would accept them on any port.
         remote = not is_loopback_name(host) and host not in ("0.0.0.0", "::")
         hosts = [*allowed_hosts, *([host] if remote else [])]
-        app = create_app(store, token=bearer, port=bound_port, allowed_hosts=hosts,
-                         info_payload={"version": __version__, "pid": os.getpid(),
-                                       "data_dir": str(data_dir), "origin": origin,
-                                       "port": bound_port, "started_at": manifest.started_at})
+        info = {"version": __version__, "pid": os.getpid(), "data_dir": str(data_dir),
+                "origin": origin, "port": bound_port, "started_at": manifest.started_at}
+
+        def build_app() -> object:
+            from executor_local.daemon.app import create_app
+
+            return create_app(store, token=bearer, port=bound_port, allowed_hosts=hosts,
+                              info_payload=info)
+
         write_manifest(data_dir, manifest)
     except BaseException:
         if sock is not None:
@@ -82,4 +92,4 @@ def open_session(data_dir: Path, db_path: Path, *, host: str, port: int, token: 
         store.close()
         raise
     log.info("serving %s on %s", data_dir, origin)
-    return DaemonSession(data_dir, store, sock, app, manifest)
+    return DaemonSession(data_dir, store, sock, build_app, manifest)
