@@ -167,6 +167,7 @@ def test_permanent_holder_exits_7_with_v1_intact(seed: SeededV1) -> None:
         run(seed)
     assert info.value.exit_code == 7
     assert str(seed.db) in info.value.message
+    assert getattr(info.value.__cause__, "winerror", None) == 32  # what the error renders
     assert abs(sum(clock.slept) - 7.9) < 0.01
     assert_untouched_v1(seed)
     assert not seed.layout.journal.exists() and seed.layout.leftovers() == []
@@ -289,4 +290,47 @@ def test_negative_control_without_the_nudge_the_leak_is_fatal(
     gc.collect()
     monkeypatch.delenv("EXECUTOR_TEST_LEAK_CURSOR")
     run(seed)  # the next launch rolls the journal forward
+    assert_complete_v2(seed)
+
+
+def test_a_held_snapshot_during_cleanup_is_not_fatal(seed: SeededV1,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Matrix #40: the v2 is in place; a scanner holding the old snapshot only delays clean-up."""
+    prims, clock = WindowsSemantics(), FakeClock()
+    real_pause = __import__("executor_local.migrate.flip", fromlist=["pause"]).pause
+
+    def hold_snapshot(point: str) -> None:
+        if point == "committed":
+            for snap in seed.data_dir.glob("data.db.source-*"):
+                prims.hold(snap)
+        real_pause(point)
+
+    monkeypatch.setattr("executor_local.migrate.flip.pause", hold_snapshot)
+    with fs.use(prims, fs.RetryPolicy(sleep=clock.sleep)):
+        assert run(seed).migrated
+    assert dbcheck.is_stamped_v2(seed.db)
+    assert seed.layout.journal.exists()  # kept at `committed` for the next launch
+    prims.foreign.clear()
+    with fs.use(prims, fs.RetryPolicy(sleep=clock.sleep)):
+        assert recover(seed.layout) is not None
+    assert_complete_v2(seed)
+
+
+def test_a_sidecar_appearing_before_the_install_stops_the_flip(
+        seed: SeededV1, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Matrix #47: a WAL beside data.db at install time would be replayed against the new base."""
+    real_pause = __import__("executor_local.migrate.flip", fromlist=["pause"]).pause
+
+    def plant_wal(point: str) -> None:
+        if point == "canonical-moved":
+            Path(f"{seed.db}-wal").write_bytes(b"stray")
+        real_pause(point)
+
+    monkeypatch.setattr("executor_local.migrate.flip.pause", plant_wal)
+    with pytest.raises(DataDirOwned):
+        run(seed)
+    assert not seed.db.exists() or not dbcheck.is_stamped_v2(seed.db)
+    Path(f"{seed.db}-wal").unlink()  # the other program is gone
+    monkeypatch.setattr("executor_local.migrate.flip.pause", real_pause)
+    run(seed)
     assert_complete_v2(seed)

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 from executor_local import fs
+from executor_local.errors import DataDirOwned, FileLocked
 from executor_local.migrate import journal as journal_io
 from executor_local.migrate.journal import Journal
 from executor_local.migrate.sqlite_files import checkpoint_set
@@ -38,12 +39,10 @@ def complete_flip(journal_path: Path, journal: Journal) -> None:
             move_set_members_one(member_src, member_dst)
             pause(f"canonical-moved{member_src.name[len(canonical.name):] or '-base'}")
         pause("canonical-moved")
+        refuse_stray_sidecars(canonical)
         fs.replace(staging, canonical)
         fs.fsync_dir(canonical.parent)
         pause("staging-consumed")
-    # Whatever the phase, no sidecar from before may be replayed against the new base.
-    for sidecar in fs.sqlite_set(staging)[1:]:
-        fs.remove(sidecar)
     if journal.phase != "committed":
         journal.phase = "committed"
         journal_io.write(journal_path, journal)
@@ -62,11 +61,35 @@ def move_set_members_one(src: Path, dst: Path) -> None:
     fs.fsync_dir(dst.parent)
 
 
+def refuse_stray_sidecars(canonical: Path) -> None:
+    """No WAL may sit beside the new base: SQLite would replay it against the wrong file.
+
+    The canonical set's sidecars were moved to the backup just before, so one here means
+    another program opened data.db in the middle of the flip; stop rather than install.
+    """
+    for sidecar in fs.sqlite_set(canonical)[1:]:
+        if sidecar.exists():
+            raise DataDirOwned(
+                f"{sidecar} appeared while data.db was being replaced: another program has "
+                "data.db open", path=sidecar,
+                hint="Quit the other program; the next launch finishes the migration.")
+
+
 def clean_up(journal_path: Path, journal: Journal) -> None:
-    """Remove the snapshot and staging sets, then the journal: the migration is over."""
-    if journal.snapshot:
-        fs.remove_sqlite_set(Path(journal.snapshot))
-    fs.remove_sqlite_set(Path(journal.staging))
-    journal_io.remove(journal_path)
+    """Remove the snapshot and staging sets, then the journal: the migration is over.
+
+    The new data.db is already in place, so a file that stays locked here (a scanner holding
+    the old snapshot) is not fatal: the journal stays at ``committed`` and the next launch
+    finishes the clean-up.
+    """
+    try:
+        if journal.snapshot:
+            fs.remove_sqlite_set(Path(journal.snapshot))
+        fs.remove_sqlite_set(Path(journal.staging))
+        journal_io.remove(journal_path)
+    except FileLocked as exc:
+        log.warning("migrate: clean-up left %s behind (%s); the next launch retries it",
+                    exc.path, exc.message)
+        return
     log.debug("migrate: cleaned up after %s", journal.nonce)
 
