@@ -1,4 +1,5 @@
-"""v1 secrets: deterministic item ids, reading auth.json, and the flat v2 rewrite keeping all."""
+"""v1 secrets: deterministic item ids, reading auth.json, and the flat v2 rewrite (string values
+only, so Executor 1.5.9 can parse it; the old file is kept byte-identical as its backup)."""
 
 from __future__ import annotations
 
@@ -90,11 +91,14 @@ def test_corrupt_auth_file_raises_naming_the_file(tmp_path: Path, content: bytes
     assert info.value.hint and "nothing was written" in info.value.hint
 
 
-def test_rewrite_keeps_every_old_entry_and_adds_items() -> None:
+def test_rewrite_keeps_every_old_string_entry_and_adds_items() -> None:
     old = {"scope-1": {"k": "v"}, "flat": "f"}
     new = rewrite_flat_auth(old, {"secret_abc": "v"})
-    assert new == {"scope-1": {"k": "v"}, "flat": "f", "secret_abc": "v"}
-    assert list(new) == ["scope-1", "flat", "secret_abc"]
+    # The nested v1 object is left out: 1.5.9 fails on the whole file when a value is an object
+    # ("Failed to parse auth file"); the migration keeps it in the auth.json backup.
+    assert new == {"flat": "f", "secret_abc": "v"}
+    assert list(new) == ["flat", "secret_abc"]
+    assert all(isinstance(v, str) for v in new.values())
     assert old == {"scope-1": {"k": "v"}, "flat": "f"}  # not mutated
     assert rewrite_flat_auth(None, {"secret_x": "1"}) == {"secret_x": "1"}
     # An item id already present (a previous run of the same migration) takes the new value.
@@ -123,8 +127,7 @@ def test_every_v1_file_secret_gets_an_item(tmp_path: Path) -> None:
         conn.close()
     expected = {migrated_item_id(sample.scope_id, sid): v for sid, v in sample.secrets.items()}
     assert plan.secret_items == expected  # referenced or not (unused-secret included)
-    assert plan.auth_json == {**auth, **expected}
-    assert plan.auth_json[sample.scope_id] == sample.secrets  # the nested v1 object is kept
+    assert plan.auth_json == expected  # the nested v1 object is dropped (kept in the backup)
     assert json.loads(plan.auth_content or b"") == plan.auth_json
     assert not any(v in json.dumps(plan.to_json()) for v in sample.secrets.values())
 
@@ -141,7 +144,8 @@ def test_unresolvable_and_unnamed_values_are_reported(tmp_path: Path) -> None:
     text = "\n".join(plan.warnings)
     assert 'Could not resolve local secret "unused-secret" from provider "file".' in text
     assert f"{sample.scope_id}/stray" in text
-    assert plan.auth_json is not None and plan.auth_json[sample.scope_id]["stray"] == "s"
+    assert "stay only in the old file" in text
+    assert plan.auth_json == {migrated_item_id(sample.scope_id, "graphql-token"): "g"}
 
 
 def test_nothing_to_write_leaves_auth_json_alone(tmp_path: Path) -> None:
@@ -155,3 +159,22 @@ def test_nothing_to_write_leaves_auth_json_alone(tmp_path: Path) -> None:
         conn.close()
     assert plan.secret_items == {}
     assert plan.auth_json is None and plan.auth_content is None
+
+
+def test_remigrating_a_restored_v1_backup_finds_values_under_item_ids(tmp_path: Path) -> None:
+    """After ``backups restore`` of the v1 data, auth.json is the rewritten flat file: the values
+    are found under their migrated item ids, so nothing is reported missing and nothing changes."""
+    sample = v1gen.make_v1_final(tmp_path / "data.db", auth_path=tmp_path / "auth.json")
+    conn = sqlite3.connect(sample.path, isolation_level=None)
+    try:
+        bring_to_v1_final(conn)
+        first = plan_migration(conn, read_auth_file(sample.auth_path), now_ms=1)
+        assert first.auth_json is not None
+        again = plan_migration(conn, dict(first.auth_json), now_ms=2)
+    finally:
+        conn.close()
+    assert again.secret_items == first.secret_items
+    assert not [w for w in again.warnings if "Could not resolve" in w]
+    assert again.auth_json is None  # already the wanted content: left untouched
+    scope, sid = sample.scope_id, next(iter(sample.secrets))
+    assert lookup_file_secret(first.auth_json, scope, sid) == sample.secrets[sid]

@@ -602,8 +602,8 @@ class _Planner:
         ]
         if loose:
             self.warnings.append(
-                f"auth.json holds values {_limited(loose)} that no v1 secret row names; they stay "
-                "in auth.json as they are and are not migrated."
+                f"auth.json holds values {_limited(loose)} that no v1 secret row names; they are "
+                "not migrated and stay only in the old file, kept as auth.json.v1-v2-<ms>-<nonce>."
             )
         return items, keychain
 

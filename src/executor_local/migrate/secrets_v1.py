@@ -6,11 +6,13 @@ scope: ``{"<scope id>": {"<secret id>": "<value>"}}``; some builds wrote flat ``
 is derived from the v1 (scope, secret) pair, so a re-run of a crashed migration writes the very
 same ids and the secret writes stay idempotent (reference §1.9).
 
-What we keep that Executor 1.5.9 drops: its rewrite keeps only the flat string entries plus the new
-items, so the nested per-scope objects vanish, and with them the only values a downgrade to v1
-could read. ``rewrite_flat_auth`` keeps every old entry, nested ones included. v2 readers look up
-item ids (``secret_…``), which never collide with v1 scope ids, and must skip non-string values;
-the nested objects are inert for them and keep a rollback to the v1 backup working.
+The rewrite keeps only string values, as Executor 1.5.9's does: the old flat string entries plus
+the new items. A nested per-scope object must not stay: v2's file provider reads ``auth.json`` as
+``{string: string}`` and 1.5.9 refuses the whole file when one value is an object ("Failed to
+parse auth file"), so no file secret would resolve. The nested v1 values are not lost: the
+migration keeps the old file byte-identical as ``auth.json.v1-v2-<ms>-<nonce>``, and
+``lookup_file_secret`` also finds a value under its migrated item id, so re-migrating a restored
+v1 backup against the rewritten file resolves every secret again.
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ def read_auth_file(path: str | Path) -> dict[str, Any] | None:
 
 
 def lookup_file_secret(auth: Mapping[str, Any] | None, scope_id: str, secret_id: str) -> str | None:
-    """The value of a v1 file secret: the scoped entry first, then a flat one (as v1 read it)."""
+    """The value of a v1 file secret: the scoped entry first, then a flat one (as v1 read it),
+    then the entry an earlier migration wrote under its item id (a restored v1 backup)."""
     if not auth:
         return None
     scoped = auth.get(scope_id)
@@ -92,8 +95,11 @@ def lookup_file_secret(auth: Mapping[str, Any] | None, scope_id: str, secret_id:
         value = scoped.get(secret_id)
         if isinstance(value, str):
             return value
-    flat = auth.get(secret_id)
-    return flat if isinstance(flat, str) else None
+    for key in (secret_id, migrated_item_id(scope_id, secret_id)):
+        flat = auth.get(key)
+        if isinstance(flat, str):
+            return flat
+    return None
 
 
 def nested_entries(auth: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -110,12 +116,14 @@ def nested_entries(auth: Mapping[str, Any] | None) -> list[tuple[str, str]]:
 def rewrite_flat_auth(
     old: Mapping[str, Any] | None, new_items: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The v2 ``auth.json`` content: every old entry kept in place, then the new flat items.
+    """The v2 ``auth.json`` content: every old string entry kept in place, then the new items.
 
+    Non-string entries (the nested v1 per-scope objects) are left out: v2 readers parse the file
+    as ``{string: string}`` and fail on the whole file otherwise; the old file's backup keeps them.
     A new item replaces an old entry of the same key: item ids are ours (``secret_…``), so such an
     entry can only be a previous run's write of the same migration.
     """
-    content: dict[str, Any] = dict(old or {})
+    content: dict[str, Any] = {k: v for k, v in (old or {}).items() if isinstance(v, str)}
     for item_id, value in new_items.items():
         content[item_id] = value
     return content
