@@ -53,6 +53,9 @@ def test_migrate_command_json_and_backups(pyz: Path, env: dict[str, str],
                              backup["name"]], e)
     assert restored.returncode == 0, restored.stderr
     assert dbcheck.row_checksum(seed.db) == seed.checksum  # the v1 data is back
+    assert seed.auth_path.read_bytes() == seed.auth_bytes  # and the secrets as v1 kept them
+    (migrated_auth,) = seed.auth_path.parent.glob("auth.json.before-restore-*")
+    assert "secret_" in migrated_auth.read_text()  # the v2 secrets are kept too
     kinds = sorted(b["kind"] for b in json.loads(run_cli(
         pyz, ["--data-dir", str(seed.data_dir), "backups", "list", "--json"], e).stdout))
     assert kinds == ["before-restore", "v1-v2"]  # the v2 it replaced is kept, never deleted

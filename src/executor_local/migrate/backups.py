@@ -15,6 +15,7 @@ from pathlib import Path
 
 from executor_local import fs
 from executor_local.errors import ExecutorError
+from executor_local.migrate import auth_file
 from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal
@@ -50,8 +51,15 @@ def list_backups(layout: Layout) -> list[Backup]:
     return found
 
 
-def restore_backup(layout: Layout, name: str) -> Path:
-    """Put backup ``name`` in place of data.db; returns where the current set was kept."""
+def restore_backup(layout: Layout, name: str, auth_path: Path | None = None) -> Path:
+    """Put backup ``name`` in place of data.db; returns where the current set was kept.
+
+    Restoring the v1 data of a migration also puts back the auth.json the same migration kept
+    (``auth.json.v1-v2-<ms>-<nonce>``, same suffix), so an older Executor finds its secrets
+    again; the current auth.json is kept as ``auth.json.before-restore-<ms>-<nonce>``. The
+    secrets go after the database: if a crash falls between, the next migration still
+    resolves every value under its new item id.
+    """
     chosen = next((b for b in list_backups(layout) if b.name == name), None)
     if chosen is None:
         names = ", ".join(b.name for b in list_backups(layout)) or "none"
@@ -74,4 +82,16 @@ def restore_backup(layout: Layout, name: str) -> Path:
         roll_back(layout.journal, journal)
         raise
     complete_flip(layout.journal, journal)
+    if chosen.kind == "v1-v2":
+        _restore_auth(chosen, auth_path or auth_file.default_auth_path(), ms, nonce)
     return Path(journal.backup)
+
+
+def _restore_auth(chosen: Backup, auth_path: Path, ms: int, nonce: str) -> None:
+    kept = auth_path.with_name(f"{auth_path.name}.{chosen.name[len('data.db.'):]}")
+    if not kept.exists():
+        return
+    if auth_path.exists():
+        current = auth_path.with_name(f"{auth_path.name}.before-restore-{ms}-{nonce}")
+        fs.copy_file(auth_path, current)
+    fs.write_atomic(auth_path, kept.read_bytes())
