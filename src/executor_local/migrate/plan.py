@@ -2,9 +2,10 @@
 
 ``plan_migration`` reads the small v1 tables (sources, secrets, bindings, OAuth connections,
 policies) into a ``MigrationPlan``; the big ones (tools, definitions, plugin_storage, blobs) are
-only counted there. ``write_plan`` (in ``plan_write``, re-exported here) streams those from the
-snapshot into the staging connection inside the caller's transaction, so memory stays flat
-however large the database is.
+only counted there. ``write_plan`` (in ``plan_write``, re-exported here) copies those from the
+snapshot into the staging connection inside the caller's transaction, with INSERT ... SELECT
+(the driver attaches the snapshot to the staging connection), so memory stays flat however
+large the database is.
 
 The mapping follows Executor 1.5.9 (reference §5.3) and matches what it wrote for every fixture,
 including the shape its boot ledger gives the data afterwards (auth placements, spec blobs,

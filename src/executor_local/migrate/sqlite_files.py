@@ -7,7 +7,9 @@ an open handle makes the rename fail (the seed bug).
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,8 +67,12 @@ def corrupt_error(path: Path, exc: BaseException) -> DataCorrupt:
 
 
 def checkpoint_truncate(conn: sqlite3.Connection, path: Path) -> None:
-    """Move every WAL frame into the base file and empty the WAL, or fail loudly."""
-    row = query_one(conn, "PRAGMA wal_checkpoint(TRUNCATE)")
+    """Move every WAL frame into the base file and empty the WAL, or fail loudly.
+
+    Only ``main``: a connection that used temp tables would also try its temp database, which
+    SQLite answers with "database table is locked".
+    """
+    row = query_one(conn, "PRAGMA main.wal_checkpoint(TRUNCATE)")
     if row is None:
         return
     busy, log_frames, checkpointed = row
@@ -89,16 +95,24 @@ def checkpoint_set(path: Path) -> None:
 
 
 def snapshot(db: Path, dest: Path) -> None:
-    """Copy ``db`` (with whatever its WAL holds) to ``dest`` through SQLite's backup API.
+    """Copy ``db`` (with whatever its WAL holds) to ``dest``, consistently, through SQLite.
 
     The source is opened in exclusive locking mode first: that fails while any other process
     has the database open, so a still-running writer (another executor, the TS Executor) is
-    detected and refused instead of being copied mid-write.
+    detected and refused instead of being copied mid-write. While that lock is held nothing can
+    change the base file or its WAL, so on POSIX the two are copied as they are, in the kernel,
+    and SQLite recovers the copied WAL when the snapshot is first opened, exactly as it would
+    read it in place. Windows copies through the backup API: its locks are mandatory, and a
+    database above 1 GiB has locked bytes a plain read would trip on.
+
+    The snapshot is scratch, never read after a crash (recovery deletes it while the journal
+    says ``building``, and nothing after ``built`` needs it), so it is not flushed to disk.
     """
     try:
         src = connect(db, busy_timeout_ms=SNAPSHOT_BUSY_TIMEOUT_MS)
     except sqlite3.DatabaseError as exc:
         raise corrupt_error(db, exc) from exc
+    held: list[int] = []
     try:
         try:
             src.execute("PRAGMA locking_mode=EXCLUSIVE").close()
@@ -120,34 +134,110 @@ def snapshot(db: Path, dest: Path) -> None:
         except sqlite3.DatabaseError as exc:
             raise corrupt_error(db, exc) from exc
         fs.create_private_file(dest)
-        dst = sqlite3.connect(str(dest))
-        try:
-            src.backup(dst)
-        except sqlite3.DatabaseError as exc:
-            raise corrupt_error(db, exc) from exc
-        finally:
-            dst.close()
+        if fs.IS_WINDOWS:
+            dst = sqlite3.connect(str(dest))
+            try:
+                src.backup(dst)
+            except sqlite3.DatabaseError as exc:
+                raise corrupt_error(db, exc) from exc
+            finally:
+                dst.close()
+        else:
+            for member, copy in zip(fs.sqlite_set(db)[:2], fs.sqlite_set(dest)[:2], strict=True):
+                _copy_locked(member, copy, held)
         src.execute("ROLLBACK")
     finally:
         src.close()
-    fs.fsync_file(dest)
+        # Closing any descriptor of a file drops every POSIX lock this process holds on it,
+        # SQLite's included: ours are closed only once SQLite is done with the file.
+        for fd in held:
+            os.close(fd)
+
+
+def _copy_locked(member: Path, copy: Path, held: list[int]) -> None:
+    """Copy one member of a locked set (absent: nothing); its descriptor goes to ``held``."""
+    try:
+        fd = os.open(str(member), os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return
+    held.append(fd)
+    fs.create_private_file(copy)
+    out = os.open(str(copy), os.O_WRONLY | os.O_TRUNC | getattr(os, "O_BINARY", 0))
+    try:
+        size, done = os.fstat(fd).st_size, 0
+        try:
+            while done < size:
+                sent = os.sendfile(out, fd, done, size - done)
+                if sent == 0:
+                    break
+                done += sent
+        except OSError:  # no file-to-file sendfile here (macOS): plain reads and writes
+            os.lseek(out, done, os.SEEK_SET)
+            while done < size:
+                chunk = os.pread(fd, min(size - done, 1 << 20), done)
+                if not chunk:
+                    break
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(out, view):]
+                done += len(chunk)
+    finally:
+        os.close(out)
 
 
 def verify(path: Path, expected: dict[str, int], stamp: str) -> None:
-    """integrity_check, the ledger stamp and every planned row count, then checkpoint again."""
-    with opened(path) as conn:
-        row = query_one(conn, "PRAGMA integrity_check")
-        if row is None or row[0] != "ok":
-            raise ExecutorError(f"the v2 database built at {path} failed its integrity check: "
-                                f"{row[0] if row else 'no answer'}", path=path)
-        if query_one(conn, "SELECT 1 FROM data_migration WHERE name=?", (stamp,)) is None:
-            raise ExecutorError(f"the v2 database built at {path} lacks its stamp", path=path)
-        for table, count in sorted(expected.items()):
-            got = query_one(conn, f'SELECT COUNT(*) FROM "{table}"')
-            if got is None or got[0] != count:
-                raise ExecutorError(
-                    f"the v2 database built at {path} has {got[0] if got else '?'} rows in "
-                    f"{table}, the plan says {count}", path=path)
-        checkpoint_truncate(conn, path)
+    """integrity_check, the ledger stamp and every planned row count, then checkpoint again.
+
+    The build writes without fsync, so most of the file is still to be flushed: that starts
+    in a thread while the checks read it (fsync waits on the disk, the checks on the CPU); the
+    flush of every member at the end, after the last write, is the one that counts.
+    """
+    early = _EarlyFlush(path)
+    try:
+        with opened(path) as conn:
+            row = query_one(conn, "PRAGMA integrity_check")
+            if row is None or row[0] != "ok":
+                raise ExecutorError(f"the v2 database built at {path} failed its integrity check: "
+                                    f"{row[0] if row else 'no answer'}", path=path)
+            if query_one(conn, "SELECT 1 FROM data_migration WHERE name=?", (stamp,)) is None:
+                raise ExecutorError(f"the v2 database built at {path} lacks its stamp", path=path)
+            for table, count in sorted(expected.items()):
+                got = query_one(conn, f'SELECT COUNT(*) FROM "{table}"')
+                if got is None or got[0] != count:
+                    raise ExecutorError(
+                        f"the v2 database built at {path} has {got[0] if got else '?'} rows in "
+                        f"{table}, the plan says {count}", path=path)
+            checkpoint_truncate(conn, path)
+    finally:
+        early.close()
     for member in fs.sqlite_set(path):
         fs.fsync_file(member)
+
+
+class _EarlyFlush:
+    """``os.fsync`` of a file in a thread, errors ignored (a later flush is authoritative).
+
+    The descriptor is closed only by ``close()``, after the caller's SQLite connection to the
+    file is gone: closing any descriptor of a file drops this process's POSIX locks on it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.thread: threading.Thread | None = None
+        try:
+            self.fd: int | None = os.open(str(path), os.O_RDWR | getattr(os, "O_BINARY", 0))
+        except OSError:
+            self.fd = None
+            return
+        self.thread = threading.Thread(target=self._flush, name="staging-flush", daemon=True)
+        self.thread.start()
+
+    def _flush(self) -> None:
+        with contextlib.suppress(OSError):
+            os.fsync(self.fd)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
