@@ -19,6 +19,7 @@ EXIT_CORRUPT = 6
 EXIT_LOCKED = 7
 EXIT_NO_SPACE = 8
 EXIT_PORT_IN_USE = 9
+EXIT_CANNOT_WRITE = 10
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
@@ -31,6 +32,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_LOCKED: "a file stayed locked by another program past the retry budget; nothing half-done",
     EXIT_NO_SPACE: "not enough free space (checked before writing)",
     EXIT_PORT_IN_USE: "the port is already in use by another program",
+    EXIT_CANNOT_WRITE: "the data dir cannot be written safely (no permission, read-only, or a "
+                       "disk I/O error): refused or rolled back, nothing half-done",
 }
 
 
@@ -85,6 +88,12 @@ class DataTooNew(ExecutorError):
     default_hint = "Upgrade executor-local; nothing was written."
 
 
+class UnsupportedLayout(DataTooNew):
+    """The data set is arranged in a way the migration must not work on (a linked data.db)."""
+
+    default_hint = "Make data.db a plain file in the data dir and run again; nothing was written."
+
+
 class DataCorrupt(ExecutorError):
     exit_code = EXIT_CORRUPT
 
@@ -100,6 +109,26 @@ class FileLocked(ExecutorError):
 class NoSpace(ExecutorError):
     exit_code = EXIT_NO_SPACE
     default_hint = "Free some disk space and run again; nothing was written."
+
+
+class NotWritable(ExecutorError):
+    """A file or dir the migration must write is read-only to us, or owned by another user."""
+
+    exit_code = EXIT_CANNOT_WRITE
+    default_hint = (
+        "Give your user write access to the data dir and its data.db files (a file owned by "
+        "root often comes from a 'sudo' run) and run again; nothing was written."
+    )
+
+
+class DiskFailure(ExecutorError):
+    """The OS reported an I/O error writing or flushing a file: what is on disk is unknown."""
+
+    exit_code = EXIT_CANNOT_WRITE
+    default_hint = (
+        "The disk reported an I/O error. Check the disk (system log, SMART status) and free "
+        "space, then run again: the next launch finishes or rolls back what was interrupted."
+    )
 
 
 class PortInUse(ExecutorError):

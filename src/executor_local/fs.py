@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from executor_local.errors import FileLocked
+from executor_local.errors import DiskFailure, FileLocked, NoSpace, NotWritable
 
 log = logging.getLogger("executor.fs")
 
@@ -39,6 +39,16 @@ RETRYABLE_WINERRORS = frozenset({5, 32, 33})
 RETRYABLE_ERRNOS = frozenset({errno.EBUSY, errno.EPERM, errno.EACCES})
 SQLITE_SIDECARS = ("-wal", "-shm")
 IS_WINDOWS = os.name == "nt"
+# fsync errors that only say "this file system or handle cannot flush": nothing was lost, so a
+# best-effort flush ignores them. Anything else (EIO, ENOSPC, ...) means the data on disk is
+# unknown and must stop the operation; retrying the fsync would report success on lost pages.
+FSYNC_UNSUPPORTED_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("EINVAL", "ENOTSUP", "EOPNOTSUPP", "ENOSYS")
+    if hasattr(errno, name))
+# What a Windows handle that cannot flush reports: FlushFileBuffers on a read-only handle gives
+# EBADF; a handle without write access, EACCES/EPERM (winerror 5).
+WINDOWS_FSYNC_UNSUPPORTED_ERRNOS = frozenset({errno.EBADF, errno.EACCES, errno.EPERM})
+NO_SPACE_ERRNOS = frozenset(getattr(errno, n) for n in ("ENOSPC", "EDQUOT") if hasattr(errno, n))
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -64,6 +74,9 @@ class Primitives:
 
     def copyfile(self, src: str, dst: str) -> None:
         shutil.copyfile(src, dst)
+
+    def write(self, fd: int, data: bytes) -> int:
+        return os.write(fd, data)
 
     def fsync(self, fd: int) -> None:
         os.fsync(fd)
@@ -189,37 +202,97 @@ def rmtree(path: Path | str) -> None:
     _layer.policy.run("remove", p, lambda: _layer.primitives.rmtree(p))
 
 
+def fsync_unsupported(exc: OSError) -> bool:
+    """True when a failed fsync only means "cannot flush here", never "data may be lost"."""
+    if exc.errno in FSYNC_UNSUPPORTED_ERRNOS:
+        return True
+    windows_handle = IS_WINDOWS or getattr(exc, "winerror", None) is not None
+    return windows_handle and exc.errno in WINDOWS_FSYNC_UNSUPPORTED_ERRNOS
+
+
+def write_error(what: str, path: Path | str, exc: OSError) -> BaseException:
+    """A failed write or flush as the error a person can act on: full disk, or disk failure."""
+    if exc.errno in NO_SPACE_ERRNOS:
+        return NoSpace(
+            f"could not {what} {path}: the disk is full ({describe_os_error(exc)})", path=path,
+            cause=exc, hint="Free some disk space and run again; nothing was half-done.")
+    if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        return NotWritable(f"could not {what} {path}: {describe_os_error(exc)}", path=path,
+                           cause=exc)
+    if exc.errno == errno.EIO or what == "flush":
+        return DiskFailure(
+            f"could not {what} {path}: the disk reported an error ({describe_os_error(exc)}), "
+            "so what it holds is unknown", path=path, cause=exc)
+    return exc
+
+
 def copy_file(src: Path | str, dst: Path | str, *, mode: int = 0o600) -> None:
-    """Copy bytes to a new file, make it private and flush it to disk."""
+    """Copy bytes to ``dst`` whole or not at all: into a temp sibling, flushed, then renamed.
+
+    A crash or a full disk in the middle leaves at most the temp file, never a partial ``dst``
+    that a later step (restoring auth.json from its backup) would take for the real thing.
+    """
     s, d = str(src), str(dst)
+    tmp = _temp_sibling(Path(d))
     log.debug("fs: copy %s -> %s", s, d)
-    _layer.policy.run("copy", s, lambda: _layer.primitives.copyfile(s, d))
-    chmod_private(d, mode)
-    fsync_file(d)
+    try:
+        try:
+            _layer.policy.run("copy", s, lambda: _layer.primitives.copyfile(s, tmp))
+        except OSError as exc:
+            converted = write_error("copy to", d, exc)
+            if converted is exc:
+                raise
+            raise converted from exc
+        chmod_private(tmp, mode)
+        fsync_file(tmp)
+        replace(tmp, d)
+    except BaseException:
+        with contextlib.suppress(OSError, FileLocked):
+            remove(tmp)
+        raise
 
 
 def fsync_file(path: Path | str) -> None:
-    """Best-effort fsync, opened read-write: Windows refuses to flush a read-only handle."""
+    """Flush a file through a read-write descriptor (Windows refuses to flush a read-only one).
+
+    Best effort only where flushing is not possible (a missing or read-only file, a file system
+    or handle that cannot flush); an I/O error or a full disk raises ``DiskFailure``/``NoSpace``.
+    """
     try:
-        fd = os.open(str(path), os.O_RDWR)
-    except OSError:
+        fd = os.open(str(path), os.O_RDWR | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        if not isinstance(exc, (FileNotFoundError, PermissionError)) and exc.errno != errno.EROFS:
+            raise write_error("flush", path, exc) from exc
+        log.debug("fs: fsync %s skipped: %s", path, describe_os_error(exc))
         return
     try:
-        _layer.primitives.fsync(fd)
-    except OSError as exc:
-        log.debug("fs: fsync %s failed (ignored): %s", path, describe_os_error(exc))
+        _fsync_fd(fd, path)
     finally:
         os.close(fd)
 
 
+def _fsync_fd(fd: int, path: Path | str) -> None:
+    try:
+        _layer.primitives.fsync(fd)
+    except OSError as exc:
+        if not fsync_unsupported(exc):
+            raise write_error("flush", path, exc) from exc
+        log.debug("fs: fsync %s not supported (ignored): %s", path, describe_os_error(exc))
+
+
 def fsync_dir(path: Path | str) -> None:
-    """Best-effort directory fsync, POSIX only: Windows cannot open or flush a directory."""
+    """Flush a directory's entries, POSIX only: Windows cannot open or flush a directory.
+
+    A dir that cannot be opened or flushed here is skipped; an I/O error raises ``DiskFailure``.
+    """
     if IS_WINDOWS:
         return
     try:
         _layer.primitives.fsync_dir(str(path))
     except OSError as exc:
-        log.debug("fs: fsync dir %s failed (ignored): %s", path, describe_os_error(exc))
+        if not (fsync_unsupported(exc) or isinstance(exc, PermissionError)):
+            raise write_error("flush", path, exc) from exc
+        log.debug("fs: fsync dir %s not supported (ignored): %s", path, describe_os_error(exc))
 
 
 def chmod_private(path: Path | str, mode: int = 0o600) -> None:
@@ -253,14 +326,27 @@ def create_private_file(path: Path | str, mode: int = 0o600) -> bool:
 def write_atomic(path: Path | str, data: bytes, *, mode: int = 0o600) -> None:
     """Write next to ``path``, flush, then replace it, so a reader sees old or new, never half."""
     target = Path(path)
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
+    tmp = _temp_sibling(target)
     log.debug("fs: write %s (%d bytes)", target, len(data))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(str(tmp), flags, mode)
+    try:
+        fd = os.open(tmp, flags, mode)
+    except OSError as exc:
+        converted = write_error("write", target, exc)
+        if converted is exc:
+            raise
+        raise converted from exc
     try:
         try:
-            os.write(fd, data)
-            _layer.primitives.fsync(fd)
+            view = memoryview(data)
+            while view:
+                view = view[_layer.primitives.write(fd, view):]
+            _fsync_fd(fd, tmp)
+        except OSError as exc:
+            converted = write_error("write", target, exc)
+            if converted is exc:
+                raise
+            raise converted from exc
         finally:
             os.close(fd)
         chmod_private(tmp, mode)
@@ -270,6 +356,10 @@ def write_atomic(path: Path | str, data: bytes, *, mode: int = 0o600) -> None:
             remove(tmp)
         raise
     fsync_dir(target.parent)
+
+
+def _temp_sibling(target: Path) -> str:
+    return str(target.with_name(f"{target.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}"))
 
 
 def sqlite_set(base: Path | str) -> list[Path]:

@@ -64,6 +64,9 @@ def ensure_data_dir(choice: DataDirChoice) -> DataDirChoice:
     the journal and every sibling file use, so two spellings of one dir collide on one lock."""
     fs.make_private_dir(choice.path)
     real = Path(os.path.realpath(choice.path))
+    from executor_local.migrate.preflight import check_dir_writable  # here: before the lock
+
+    check_dir_writable(real)  # a read-only dir is a clear refusal, not a failed lock file
     return DataDirChoice(real, choice.source, choice.reason)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from executor_local import fs
 from executor_local.errors import DataCorrupt
-from executor_local.migrate import auth_file
+from executor_local.migrate import auth_file, preflight
 from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal, JournalUnreadable
@@ -29,14 +29,15 @@ def recover(layout: Layout) -> str | None:
     try:
         journal = journal_io.read(layout.journal)
     except JournalUnreadable as exc:
-        if not layout.db.exists():
+        if not preflight.holds_data(layout.db):  # an empty data.db is no proof either
             backups = ", ".join(p.name for p in layout.backups()) or "none"
             raise DataCorrupt(
                 "cannot recover an interrupted migration: its journal is unreadable and "
-                f"data.db is missing; nothing was touched (backups here: {backups})",
+                f"data.db is missing or empty; nothing was touched (backups here: {backups})",
                 path=layout.journal,
                 cause=exc,
-                hint="Restore a backup with 'executor backups restore NAME'.",
+                hint=(f"Move {layout.journal.name} out of {layout.data_dir}, then restore a "
+                      "backup with 'executor backups restore NAME'."),
             ) from exc
         log.warning("migrate: discarding an unreadable journal (%s)", exc)
         _remove_debris(layout)
@@ -47,6 +48,7 @@ def recover(layout: Layout) -> str | None:
             _remove_debris(layout)
             return "removed leftovers of an earlier run"
         return None
+    preflight.check_interrupted(layout, journal)  # may refuse, or turn a lost install back
     if journal.phase == "building":
         roll_back(layout.journal, journal)
         return f"rolled back an unfinished {journal.kind} ({journal.nonce})"

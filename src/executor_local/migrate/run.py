@@ -29,6 +29,7 @@ from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal
 from executor_local.migrate.layout import Layout, new_nonce
+from executor_local.migrate.preflight import check_data_files
 from executor_local.migrate.progress import Progress
 from executor_local.migrate.recover import roll_back
 from executor_local.migrate.sqlite_files import (
@@ -130,6 +131,7 @@ def check_free_space(layout: Layout) -> None:
 
 def migrate_if_needed(layout: Layout, auth_path: Path | None = None) -> MigrationResult:
     """Migrate a v1 ``data.db`` to v2; a no-op for fresh and v2 data. Run ``recover`` first."""
+    check_data_files(layout)  # before anything opens data.db: a probe may already write
     kind = probe(layout.db)
     refuse_unknown(layout.db, kind)
     if kind != "v1":
