@@ -34,7 +34,9 @@ def complete_flip(journal_path: Path, journal: Journal) -> None:
             journal.phase = "canonical-moved"
             journal_io.write(journal_path, journal)
         leak_cursor(canonical)
-        members = zip(fs.sqlite_set(canonical), fs.sqlite_set(backup), strict=True)
+        # A rollback-mode v1 may keep a (non-hot) -journal: it belongs with its base too.
+        members = [*zip(fs.sqlite_set(canonical), fs.sqlite_set(backup), strict=True),
+                   (_rollback_journal(canonical), _rollback_journal(backup))]
         for member_src, member_dst in members:
             move_set_members_one(member_src, member_dst)
             pause(f"canonical-moved{member_src.name[len(canonical.name):] or '-base'}")
@@ -67,12 +69,16 @@ def refuse_stray_sidecars(canonical: Path) -> None:
     The canonical set's sidecars were moved to the backup just before, so one here means
     another program opened data.db in the middle of the flip; stop rather than install.
     """
-    for sidecar in fs.sqlite_set(canonical)[1:]:
+    for sidecar in [*fs.sqlite_set(canonical)[1:], _rollback_journal(canonical)]:
         if sidecar.exists():
             raise DataDirOwned(
                 f"{sidecar} appeared while data.db was being replaced: another program has "
                 "data.db open", path=sidecar,
                 hint="Quit the other program; the next launch finishes the migration.")
+
+
+def _rollback_journal(base: Path) -> Path:
+    return base.with_name(base.name + "-journal")
 
 
 def clean_up(journal_path: Path, journal: Journal) -> None:

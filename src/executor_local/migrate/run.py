@@ -11,6 +11,7 @@ The canonical v1 set is never written until the flip, and then only moved, whole
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -23,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from executor_local import fs
-from executor_local.errors import DataTooNew, NoSpace
+from executor_local.errors import DataTooNew, DiskFailure, NoSpace
 from executor_local.migrate import auth_file, testhooks
 from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal
+from executor_local.migrate.keychain import copy_keychain_items
 from executor_local.migrate.layout import Layout, new_nonce
 from executor_local.migrate.preflight import check_data_files
 from executor_local.migrate.progress import Progress
@@ -226,9 +228,11 @@ def _plan_and_write(journal: Journal, src: sqlite3.Connection, quick: _QuickChec
             quick.passed()  # a corrupt source stops here: auth.json is not written
             # Secrets cannot be atomic with the database: write them before the stamp
             # commits, idempotently (deterministic item ids); a crash here rolls back.
-            content = getattr(plan, "auth_content", None)
+            content = plan.auth_content
             if content is not None and auth_path is not None:
                 auth_file.write(auth_path, content)
+            # Keychain copies only add items under new ids; the v1 items stay where they were.
+            plan.warnings.extend(copy_keychain_items(plan.keychain_copies))
             pause("secrets-written")
             dst.execute("COMMIT")
         except BaseException:
@@ -321,13 +325,29 @@ def _roll_back_quietly(layout: Layout, journal: Journal, original: BaseException
 
 
 def _as_space_error(exc: BaseException, layout: Layout) -> BaseException:
-    """SQLITE_FULL or ENOSPC in the middle of the build is the free-space exit code."""
-    full = (isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorcode", 0)
-            in (13,)) or (isinstance(exc, OSError) and exc.errno == 28)
+    """A full disk in the middle of the build is the free-space exit code.
+
+    SQLite says SQLITE_FULL, or on some writes only SQLITE_IOERR ("disk I/O error"): that is
+    a full disk when the disk has (next to) no room left, and a failing disk otherwise.
+    """
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF if isinstance(exc, sqlite3.Error) else 0
+    full = code == 13 or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC)
+    if code == 10 and not full:  # SQLITE_IOERR
+        full = _free_bytes(layout) < SPACE_MARGIN_BYTES
+        if not full:
+            return DiskFailure(f"a disk I/O error stopped the migration of {layout.db}; it was "
+                               "rolled back", path=layout.data_dir, cause=exc)
     if full:
         return NoSpace(f"the disk filled up while migrating {layout.db}; it was rolled back",
                        path=layout.data_dir, cause=exc)
     return exc
+
+
+def _free_bytes(layout: Layout) -> int:
+    try:
+        return shutil.disk_usage(layout.data_dir).free
+    except OSError:
+        return 0
 
 
 def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:

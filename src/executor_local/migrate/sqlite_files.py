@@ -139,6 +139,8 @@ def snapshot(db: Path, dest: Path) -> None:
             try:
                 src.backup(dst)
             except sqlite3.DatabaseError as exc:
+                if not is_corruption(exc):
+                    raise  # a full disk is not a corrupt source: run.py maps it to exit 8
                 raise corrupt_error(db, exc) from exc
             finally:
                 dst.close()
