@@ -41,9 +41,11 @@ failed=()
 t_all=$SECONDS
 
 # result NAME STATUS DETAIL SECONDS
+passed=0
 result() {
   if [ "$2" = 0 ]; then
     printf 'PASS  %s: %s  [%d s]\n' "$1" "$3" "$4"
+    passed=$((passed + 1))
   else
     printf 'FAIL  %s: %s  [%d s]\n' "$1" "$3" "$4"
     failed+=("$1")
@@ -54,10 +56,12 @@ finish() {
   local total=$((SECONDS - t_all))
   if [ ${#failed[@]} -eq 0 ]; then
     printf '\nWindows (Wine): PASS, all parts, in %d s\n' "$total"
+    printf 'wine: %d passed, 0 failed\n' "$passed"  # the plain closing line CI reads
     rm -rf "$log"
     exit 0
   fi
   printf '\nWindows (Wine): FAIL (%s) in %d s; logs in %s\n' "${failed[*]}" "$total" "$log"
+  printf 'wine: %d passed, %d failed\n' "$passed" "${#failed[@]}"
   exit 1
 }
 
