@@ -2,7 +2,8 @@
 
 Every failure the program expects is an ``ExecutorError`` subclass whose class says the exit code
 (design §8). Rendering is one function in ``cli.render``. A message is never empty: the TypeScript
-Executor printed "Unknown error" because a wrapper had no message (its #1209); ours always has one.
+Executor printed a placeholder instead of the cause because a wrapper had no message (its
+#1209); ours always has one.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The one error renderer: what failed, where, why, and what to do next.
 
-Never prints "Unknown error": an exception with an empty message still renders its type, its
-errno/winerror and its cause chain (the TS Executor lost all of that in its #1209).
+Never prints a placeholder instead of the cause: an exception with an empty message still
+renders its type, its errno/winerror and its cause chain (the TS Executor lost all of that in
+its #1209, and told people only that the error was unknown).
 """
 
 from __future__ import annotations
