@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import v1gen
+from executor_local.migrate.classify import KNOWN_LEDGER_NAMES
 from executor_local.migrate.plan import (
     POST_FORM_STAMPS,
     MigrationPlan,
@@ -23,7 +24,7 @@ from executor_local.migrate.plan import (
     write_plan,
 )
 from executor_local.migrate.secrets_v1 import migrated_item_id, read_auth_file
-from executor_local.migrate.v1_forms import KNOWN_LEDGER_NAMES, bring_to_v1_final
+from executor_local.migrate.v1_forms import bring_to_v1_final
 from executor_local.store.schema import V1_TO_V2_STAMP, create_v2_schema
 
 NOW = 1_795_651_386_224

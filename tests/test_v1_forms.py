@@ -12,17 +12,17 @@ import pytest
 
 import v1gen
 from executor_local.errors import DataTooNew
-from executor_local.migrate import v1_forms
-from executor_local.migrate.v1_forms import (
+from executor_local.migrate import v1_fold
+from executor_local.migrate.classify import (
     EMPTY,
     TOO_NEW,
     UNKNOWN,
     V1,
     V2,
     V2_STAMPED,
-    bring_to_v1_final,
     classify,
 )
+from executor_local.migrate.v1_forms import bring_to_v1_final
 from executor_local.store.schema import V1_TO_V2_STAMP, create_v2_schema, stamp
 
 NOW = 1_795_650_715_000
@@ -369,7 +369,7 @@ def test_a_failure_leaves_the_snapshot_untouched(tmp_path: Path, monkeypatch) ->
 
     with opened(path) as conn:
         before = dump(conn)
-        monkeypatch.setattr(v1_forms._Fold, "_sessions", explode)
+        monkeypatch.setattr(v1_fold.Fold, "_sessions", explode)
         with pytest.raises(RuntimeError, match="boom"):
             bring_to_v1_final(conn, now_ms=NOW)
         assert not conn.in_transaction

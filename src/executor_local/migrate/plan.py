@@ -29,6 +29,10 @@ Rules where the reference is silent:
   scopes never merge and slugs never collide. Without ``tenant`` the primary keeps its own id,
   which is what the fixtures show (tenant == v1 scope id). Cloud-shaped ids keep their own rule.
 - row_id: deterministic, cuid-shaped (``rows.row_id``): a hash of table and natural key.
+
+The planner's parts are mixins over ``plan_state.PlannerState``: integrations
+(``plan_integrations``), connections and secrets (``plan_credentials``), policies
+(``plan_policies``); scopes, the streamed-table counts and the plan itself are here.
 """
 
 from __future__ import annotations
@@ -38,45 +42,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from executor_local.migrate.plan_write import (
-    POST_FORM_STAMPS,
-    normalize_plugin,
-    source_data,
-    v2_blob_namespace,
-    write_plan,
-)
-from executor_local.migrate.rows import (
-    as_int,
-    dumps,
-    loads,
-    query_all,
-    row_id,
-    scalar,
-    select_dicts,
-    table_names,
-)
-from executor_local.migrate.secrets_v1 import (
-    format_auth_json,
-    lookup_file_secret,
-    migrated_item_id,
-    nested_entries,
-    rewrite_flat_auth,
-)
-from executor_local.migrate.v2_config import (
-    ConfigResult,
-    Credential,
-    build_config,
-    google_discovery_config,
-)
-from executor_local.migrate.v2_connections import (
-    Binding,
-    ConnectionPlanner,
-    Owner,
-    PlannedConnections,
-    Secret,
-    SlotMaps,
-    parse_scope,
-)
+from executor_local.migrate.plan_credentials import CredentialPlanning, KeychainCopy
+from executor_local.migrate.plan_integrations import IntegrationPlanning, SpecBlob
+from executor_local.migrate.plan_policies import PolicyPlanning
+from executor_local.migrate.plan_rules import v2_blob_namespace
+from executor_local.migrate.plan_state import LIST_LIMIT, limited
+from executor_local.migrate.plan_write import POST_FORM_STAMPS, write_plan
+from executor_local.migrate.rows import query_all, scalar
+from executor_local.migrate.secrets_v1 import format_auth_json, rewrite_flat_auth
+from executor_local.migrate.v2_connections import Owner, parse_scope
 from executor_local.store.schema import table_columns
 
 __all__ = [
@@ -89,44 +63,9 @@ __all__ = [
     "write_plan",
 ]
 
-COUNTED_TABLES = (
-    "integration",
-    "connection",
-    "oauth_client",
-    "tool",
-    "definition",
-    "tool_policy",
-    "plugin_storage",
-    "blob",
-)
-STATIC_POLICY_NAMESPACES = ("executor", "openapi")
-_LIST_LIMIT = 20
-
 
 class PlanError(ValueError):
     """The snapshot is not in the v1-final form the planner reads."""
-
-
-@dataclass(frozen=True)
-class SpecBlob:
-    """Text a config moved into ``blob``; ``write_plan`` reads it again from the v1 source row."""
-
-    namespace: str
-    key: str
-    scope_id: str
-    source_id: str
-    plugin_id: str
-    path: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class KeychainCopy:
-    """A v1 keychain secret (service ``<base>/<scope>``, account = secret id) to copy to the
-    base service under ``item_id``; the driver does it, the planner stays pure."""
-
-    item_id: str
-    scope_id: str
-    secret_id: str
 
 
 @dataclass
@@ -187,26 +126,7 @@ def plan_migration(
 # ------------------------------------------------------------------------------------------------
 
 
-class _Planner:
-    def __init__(
-        self, src: sqlite3.Connection, auth: dict[str, Any] | None, tenant: str | None, now: int
-    ) -> None:
-        self.src = src
-        self.auth = auth
-        self.tenant_arg = tenant
-        self.now = now
-        self.tables = table_names(src)
-        self.warnings: list[str] = []
-        self.owners: dict[str, Owner] = {}
-        self.tenant: str | None = tenant
-        self.integrations: list[dict[str, Any]] = []
-        self.sources: dict[tuple[str, str], dict[str, Any]] = {}
-        self.slot_maps: dict[tuple[str, str], SlotMaps] = {}
-        self.inline: dict[tuple[str, str], list[Credential]] = {}
-        self.spec_blobs: list[SpecBlob] = []
-        self.expected: dict[str, int] = dict.fromkeys(COUNTED_TABLES, 0)
-        self._secrets_cache: dict[tuple[str, str], Secret] | None = None
-
+class _Planner(IntegrationPlanning, CredentialPlanning, PolicyPlanning):
     def build(self) -> MigrationPlan:
         missing = {"source", "plugin_storage", "secret", "credential_binding"} - self.tables
         if missing:
@@ -312,342 +232,6 @@ class _Planner:
         )
         return min(local, key=lambda s: (-counts.get(s, 0), s))
 
-    # -- integrations ----------------------------------------------------------------------------
-
-    def _integrations(self) -> None:
-        cols = ("scope_id", "id", "plugin_id", "kind", "name", "created_at", "updated_at")
-        seen: set[tuple[str, str]] = set()
-        for row in select_dicts(self.src, "source", cols):
-            scope, sid = str(row["scope_id"]), str(row["id"])
-            owner = self.owners[scope]
-            kind = str(row["kind"] or row["plugin_id"] or "")
-            plugin = normalize_plugin(str(row["plugin_id"] or ""), kind)
-            name = str(row["name"]) if row["name"] is not None else sid
-            if "googleDiscovery" in (kind, plugin):
-                result = self._google(scope, sid)
-            else:
-                data = source_data(self.src, scope, sid, str(row["plugin_id"] or ""))
-                if data is None:
-                    self.warnings.append(
-                        f"source {sid!r} (scope {scope!r}) has no plugin_storage source row; "
-                        "its integration config is empty."
-                    )
-                    result = ConfigResult(config={})
-                else:
-                    result = build_config(kind, data, name)
-            self.warnings.extend(f"[{sid}] {w}" for w in result.warnings)
-            if (owner.tenant, sid) in seen:
-                self.warnings.append(
-                    f"source {sid!r} of scope {scope!r} has the same slug as another source of "
-                    f"tenant {owner.tenant!r}; not migrated."
-                )
-                continue
-            seen.add((owner.tenant, sid))
-            self.integrations.append(
-                {
-                    "slug": sid,
-                    "plugin_id": plugin,
-                    "description": name,
-                    "config": dumps(result.config),
-                    "can_remove": 1,
-                    "can_refresh": 0,
-                    "created_at": as_int(row["created_at"], self.now),
-                    "updated_at": as_int(row["updated_at"], self.now),
-                    "row_id": row_id("integration", owner.tenant, sid),
-                    "tenant": owner.tenant,
-                }
-            )
-            self.sources[(scope, sid)] = {
-                "owner": owner,
-                "plugin": plugin,
-                "name": name,
-            }
-            self.slot_maps[(scope, sid)] = SlotMaps(result.slot_template, result.slot_variable)
-            self.inline[(scope, sid)] = result.inline
-            for blob in result.blobs:
-                self.spec_blobs.append(
-                    SpecBlob(
-                        namespace=f"o:{owner.tenant}/{blob.plugin}",
-                        key=blob.key,
-                        scope_id=scope,
-                        source_id=sid,
-                        plugin_id=str(row["plugin_id"] or ""),
-                        path=blob.path,
-                    )
-                )
-        orphans = query_all(
-            self.src,
-            "SELECT ps.scope_id, ps.key FROM plugin_storage ps WHERE "
-            "ps.collection = 'source' AND NOT EXISTS (SELECT 1 FROM source s WHERE "
-            "s.scope_id = ps.scope_id AND s.id = ps.key)",
-        )
-        if orphans:
-            self.warnings.append(
-                f"plugin_storage source rows {_limited([k for _, k in orphans])} have no source "
-                "row (a deleted source); not migrated."
-            )
-
-    def _google(self, scope: str, sid: str) -> ConfigResult:
-        table = "google_discovery_source"
-        cols = (
-            "config",
-            "auth_kind",
-            "auth_connection_id",
-            "auth_client_id_secret_id",
-            "auth_client_secret_secret_id",
-            "auth_scopes",
-        )
-        rows = (
-            select_dicts(self.src, table, cols, "scope_id = ? AND id = ?", (scope, sid))
-            if (table in self.tables)
-            else []
-        )
-        if not rows:
-            self.warnings.append(
-                f"google discovery source {sid!r} has no {table} row; "
-                "its integration config is empty."
-            )
-            return ConfigResult(config={})
-        row = rows[0]
-        auth: dict[str, Any] = {"kind": row["auth_kind"] or "none"}
-        for key, col in (
-            ("connectionId", "auth_connection_id"),
-            ("clientIdSecretId", "auth_client_id_secret_id"),
-            ("clientSecretSecretId", "auth_client_secret_secret_id"),
-        ):
-            if row[col]:
-                auth[key] = row[col]
-        if row["auth_scopes"]:
-            auth["scopes"] = loads(row["auth_scopes"])
-        if auth["kind"] != "none":
-            self.warnings.append(
-                f"google discovery source {sid!r} used {auth['kind']} auth; kept in its config, "
-                "but it must be signed in again after the upgrade."
-            )
-        entries: dict[str, dict[str, Any]] = {"headers": {}, "queryParams": {}}
-        for suffix, key in (("header", "headers"), ("query_param", "queryParams")):
-            cred = f"google_discovery_source_credential_{suffix}"
-            if cred not in self.tables:
-                continue
-            for e in select_dicts(
-                self.src,
-                cred,
-                ("name", "kind", "text_value", "secret_id", "secret_prefix"),
-                "scope_id = ? AND source_id = ?",
-                (scope, sid),
-            ):
-                if e["kind"] == "secret" and e["secret_id"]:
-                    value: Any = {"kind": "secret", "secretId": e["secret_id"]}
-                    if e["secret_prefix"]:
-                        value["prefix"] = e["secret_prefix"]
-                else:
-                    value = e["text_value"] or ""
-                entries[key][str(e["name"])] = value
-        return google_discovery_config(loads(row["config"]), auth, entries)
-
-    # -- connections -----------------------------------------------------------------------------
-
-    def _connections(self) -> PlannedConnections:
-        cols = (
-            "id",
-            "scope_id",
-            "source_scope_id",
-            "source_id",
-            "slot_key",
-            "kind",
-            "secret_id",
-            "secret_scope_id",
-            "connection_id",
-            "text_value",
-        )
-        groups: dict[tuple[str, str], list[Binding]] = {}
-        for r in select_dicts(self.src, "credential_binding", cols):
-            scope = str(r["scope_id"])
-            b = Binding(
-                row_id=str(r["id"]),
-                scope_id=scope,
-                source_scope_id=str(r["source_scope_id"] or scope),
-                source_id=str(r["source_id"]),
-                slot=str(r["slot_key"]),
-                kind=str(r["kind"]),
-                secret_id=r["secret_id"],
-                secret_scope_id=r["secret_scope_id"],
-                connection_id=r["connection_id"],
-                text_value=r["text_value"],
-            )
-            groups.setdefault((scope, b.source_id), []).append(b)
-        for (scope, sid), creds in self.inline.items():
-            group = groups.get((scope, sid), [])
-            for c in creds:
-                if any(b.slot == c.slot for b in group):
-                    continue
-                group.append(
-                    Binding(
-                        row_id=f"inline:{sid}:{c.slot}",
-                        scope_id=scope,
-                        source_scope_id=scope,
-                        source_id=sid,
-                        slot=c.slot,
-                        kind=c.kind,
-                        secret_id=c.value if c.kind == "secret" else None,
-                        text_value=c.value if c.kind == "text" else None,
-                    )
-                )
-            if group:
-                groups[(scope, sid)] = group
-        v1_connections: dict[tuple[str, str], dict[str, Any]] = {}
-        if "connection" in self.tables:
-            conn_cols = (
-                "id",
-                "scope_id",
-                "provider",
-                "identity_label",
-                "access_token_secret_id",
-                "refresh_token_secret_id",
-                "expires_at",
-                "scope",
-                "provider_state",
-                "identity_override",
-                "created_at",
-                "updated_at",
-            )
-            for r in select_dicts(self.src, "connection", conn_cols):
-                r["provider_state"] = loads(r["provider_state"])
-                v1_connections[(str(r["scope_id"]), str(r["id"]))] = r
-        planner = ConnectionPlanner(
-            owners=self.owners,
-            secrets=self._secret_rows(),
-            v1_connections=v1_connections,
-            slot_maps=self.slot_maps,
-            auth=self.auth,
-            now_ms=self.now,
-        )
-        planned = planner.plan(groups, set(self.sources))
-        for (scope, sid), info in self.sources.items():
-            if (scope, sid) in planned.by_source:
-                continue
-            planner.workspace(info["owner"], scope, sid)
-            if self.slot_maps[(scope, sid)].template:
-                planned.warnings.append(
-                    f"source {sid!r} declares credentials but v1 holds no binding for them; it "
-                    "gets a credential-less `workspace` connection."
-                )
-        if "oauth2_session" in self.tables:
-            sessions = [r[0] for r in query_all(self.src, "SELECT id FROM oauth2_session")]
-            if sessions:
-                planned.warnings.append(
-                    f"{len(sessions)} in-flight OAuth sign-in(s) of v1 table oauth2_session "
-                    f"{_limited(sessions)} were not migrated; start the sign-in again."
-                )
-        stale = sorted(set(v1_connections) - planned.bound_connections)
-        if stale:
-            planned.warnings.append(
-                f"{len(stale)} unbound v1 connection row(s) {_limited([i for _, i in stale])} "
-                "were not migrated (no source binding); their tokens migrate as secrets."
-            )
-        self.warnings.extend(planned.warnings)
-        return planned
-
-    def _secret_rows(self) -> dict[tuple[str, str], Secret]:
-        if self._secrets_cache is None:
-            rows = select_dicts(self.src, "secret", ("scope_id", "id", "name", "provider"))
-            self._secrets_cache = {
-                (str(r["scope_id"]), str(r["id"])): Secret(
-                    str(r["scope_id"]), str(r["id"]), str(r["name"] or ""), str(r["provider"] or "")
-                )
-                for r in rows
-            }
-        return self._secrets_cache
-
-    # -- secrets ---------------------------------------------------------------------------------
-
-    def _secrets(
-        self,
-        text_items: dict[str, str],
-        connections: list[dict[str, Any]],
-        clients: list[dict[str, Any]],
-    ) -> tuple[dict[str, str], list[KeychainCopy]]:
-        items: dict[str, str] = {}
-        keychain: list[KeychainCopy] = []
-        overrides: dict[str, str] = {}
-        secrets = self._secret_rows()
-        for (scope, sid), secret in secrets.items():
-            item = migrated_item_id(scope, sid)
-            if secret.provider == "file":
-                value = lookup_file_secret(self.auth, scope, sid)
-                if value is None:
-                    self.warnings.append(
-                        f'Could not resolve local secret "{sid}" from provider "file".'
-                    )
-                else:
-                    items[item] = value
-            elif secret.provider == "keychain":
-                keychain.append(KeychainCopy(item, scope, sid))
-            else:
-                overrides[item] = sid
-        items.update(text_items)
-        for conn in connections:
-            conn["item_ids"] = dumps({k: overrides.get(v, v) for k, v in conn["item_ids"].items()})
-            if conn["refresh_item_id"]:
-                conn["refresh_item_id"] = overrides.get(
-                    conn["refresh_item_id"], conn["refresh_item_id"]
-                )
-        for client in clients:
-            ref = client["client_secret_item_id"]
-            if ref:
-                client["client_secret_item_id"] = overrides.get(ref, ref)
-        loose = [
-            f"{scope}/{sid}"
-            for scope, sid in nested_entries(self.auth)
-            if (scope, sid) not in secrets
-        ]
-        if loose:
-            self.warnings.append(
-                f"auth.json holds values {_limited(loose)} that no v1 secret row names; they are "
-                "not migrated and stay only in the old file, kept as auth.json.v1-v2-<ms>-<nonce>."
-            )
-        return items, keychain
-
-    # -- policies --------------------------------------------------------------------------------
-
-    def _policies(self) -> list[dict[str, Any]]:
-        if "tool_policy" not in self.tables:
-            return []
-        slugs = {sid for _, sid in self.sources}
-        slugs.update(str(r[0]) for r in query_all(self.src, "SELECT DISTINCT source_id FROM tool"))
-        out: list[dict[str, Any]] = []
-        cols = ("id", "scope_id", "pattern", "action", "position", "created_at", "updated_at")
-        for index, r in enumerate(select_dicts(self.src, "tool_policy", cols)):
-            scope = str(r["scope_id"])
-            owner = self.owners[scope]
-            pattern, dead = migrate_policy_pattern(str(r["pattern"]), slugs)
-            if dead:
-                self.warnings.append(
-                    f'Dead-source policy kept inert: "{r["pattern"]}" (slug "{dead}" removed).'
-                )
-            policy_id = (
-                str(r["id"])
-                if r["id"]
-                else _fallback_policy_id(scope, str(r["pattern"]), str(r["action"]))
-            )
-            out.append(
-                {
-                    "id": policy_id,
-                    "pattern": pattern,
-                    "action": str(r["action"]),
-                    "position": str(r["position"]) if r["position"] else f"{index:06d}",
-                    "created_at": as_int(r["created_at"], self.now),
-                    "updated_at": as_int(r["updated_at"], self.now),
-                    "row_id": row_id(
-                        "tool_policy", owner.tenant, owner.owner, owner.subject, policy_id
-                    ),
-                    "tenant": owner.tenant,
-                    "owner": owner.owner,
-                    "subject": owner.subject,
-                }
-            )
-        return out
-
     # -- streamed tables: counts only ------------------------------------------------------------
 
     def _count_streams(
@@ -670,12 +254,12 @@ class _Planner:
                         for r in query_all(
                             self.src,
                             f'SELECT id FROM "{table}" WHERE scope_id = ? AND source_id = ? '
-                            f"LIMIT {_LIST_LIMIT}",
+                            f"LIMIT {LIST_LIMIT}",
                             key,
                         )
                     ]
                     self.warnings.append(
-                        f"{total} {table} row(s) {_limited(ids, total)} belong to source {sid!r} "
+                        f"{total} {table} row(s) {limited(ids, total)} belong to source {sid!r} "
                         f"(scope {scope!r}) which has no source row; not migrated."
                     )
                     continue
@@ -717,12 +301,12 @@ class _Planner:
         parseable = "instr(namespace, '/') > 1 AND instr(namespace, '/') < length(namespace)"
         total = scalar(self.src, f"SELECT COUNT(*) FROM blob WHERE {parseable}")
         bad = query_all(
-            self.src, f"SELECT namespace, key FROM blob WHERE NOT ({parseable}) LIMIT {_LIST_LIMIT}"
+            self.src, f"SELECT namespace, key FROM blob WHERE NOT ({parseable}) LIMIT {LIST_LIMIT}"
         )
         if bad:
             n_bad = scalar(self.src, f"SELECT COUNT(*) FROM blob WHERE NOT ({parseable})")
             self.warnings.append(
-                f"blob rows {_limited([f'{n}|{k}' for n, k in bad], n_bad)} have a namespace "
+                f"blob rows {limited([f'{n}|{k}' for n, k in bad], n_bad)} have a namespace "
                 "without a `<scope>/<plugin>` form; not migrated."
             )
         # A v1 blob landing on the same v2 (namespace, key) as a spec is written once, not twice.
@@ -738,33 +322,3 @@ class _Planner:
                 ):
                     overlap += 1
         return len(specs) + total - overlap
-
-
-def migrate_policy_pattern(pattern: str, slugs: set[str]) -> tuple[str, str | None]:
-    """v1 ``<source>.<tool>`` patterns -> v2 ``<integration>.<owner>.<connection>.<tool>``.
-
-    Returns (new pattern, dead slug or None). ``*``, static namespaces, ``<slug>`` and
-    ``<slug>.*`` keep their form; ``<slug>.<rest>`` becomes ``<slug>.*.*.<rest>``; an unknown
-    slug keeps the pattern as-is (inert) and is reported.
-    """
-    if pattern == "*":
-        return pattern, None
-    slug, _, rest = pattern.partition(".")
-    if slug in STATIC_POLICY_NAMESPACES:
-        return pattern, None
-    if slug not in slugs:
-        return pattern, slug
-    if rest in ("", "*"):
-        return pattern, None
-    return f"{slug}.*.*.{rest}", None
-
-
-def _fallback_policy_id(scope: str, pattern: str, action: str) -> str:
-    """1.5.9's id for a v1 policy without one: ``policy_`` + the same hash as item ids."""
-    return "policy_" + migrated_item_id(scope, f"{pattern}\0{action}")[len("secret_") :]
-
-
-def _limited(items: list[Any], total: int | None = None) -> str:
-    shown = [str(i) for i in items[:_LIST_LIMIT]]
-    more = (len(items) if total is None else total) - len(shown)
-    return str(shown) + (f" and {more} more" if more > 0 else "")

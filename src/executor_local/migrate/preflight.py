@@ -148,8 +148,8 @@ def _refuse_foreign_data(db: Path) -> None:
     Only when the base file alone is the whole database: no WAL content and no rollback
     journal to replay. Otherwise, and on any error, the probe decides through SQLite.
     """
+    from executor_local.migrate.classify import TOO_NEW, UNKNOWN, classify
     from executor_local.migrate.run import refuse_unknown
-    from executor_local.migrate.v1_forms import TOO_NEW, UNKNOWN, classify
 
     if not holds_data(db) or holds_data(fs.sqlite_set(db)[1]):
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from executor_local.store.schema import table_columns
@@ -124,3 +124,28 @@ def select_dicts(
     sql = f'SELECT {select} FROM "{table}"' + (f" WHERE {where}" if where else "")
     rows = query_all(conn, sql + " ORDER BY rowid", params)
     return [dict(zip(cols, row, strict=True)) for row in rows]
+
+
+def insert_many(dst: sqlite3.Connection, sql: str, rows: Iterable[tuple]) -> int:
+    cur = dst.cursor()
+    try:
+        cur.executemany(sql, rows)
+        return max(cur.rowcount, 0)
+    finally:
+        cur.close()
+
+
+def stream(
+    dst: sqlite3.Connection,
+    insert: str,
+    src: sqlite3.Connection,
+    select: str,
+    transform: Callable[[Iterable[tuple]], Iterator[tuple]],
+) -> int:
+    """Feed ``select``'s rows, transformed, into ``insert`` without materialising them."""
+    cur = src.cursor()
+    try:
+        cur.execute(select)
+        return insert_many(dst, insert, transform(cur))
+    finally:
+        cur.close()

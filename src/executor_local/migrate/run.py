@@ -72,8 +72,8 @@ class MigrationResult:
 
 
 def probe(db: Path) -> str:
-    """Classify ``data.db`` without changing what it holds (see ``v1_forms.classify``)."""
-    from executor_local.migrate.v1_forms import classify
+    """Classify ``data.db`` without changing what it holds (see ``classify.classify``)."""
+    from executor_local.migrate.classify import classify
 
     if not db.exists() or db.stat().st_size == 0:
         return "empty"
@@ -352,9 +352,10 @@ def _free_bytes(layout: Layout) -> int:
 
 def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
     """Plan the migration on a private copy outside the data dir, leaving it byte-identical."""
+    from executor_local.migrate.classify import classify
     from executor_local.migrate.plan import plan_migration
     from executor_local.migrate.secrets_v1 import read_auth_file
-    from executor_local.migrate.v1_forms import bring_to_v1_final, classify
+    from executor_local.migrate.v1_forms import bring_to_v1_final
 
     auth = auth_path or auth_file.default_auth_path()
     in_flight = layout.journal.exists()
