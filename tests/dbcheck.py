@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import signal
@@ -12,6 +13,21 @@ import tempfile
 from pathlib import Path
 
 SIDECARS = ("-wal", "-shm")
+
+
+@contextlib.contextmanager
+def opened(path: Path):  # type: ignore[no-untyped-def]
+    """An autocommit connection to ``path`` that is closed when the block ends."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
+    with contextlib.closing(conn.execute(sql, params)) as cur:
+        return cur.fetchall()
 
 
 def copy_set(src: Path, dst: Path) -> Path:

@@ -42,6 +42,15 @@ def seed_v1(root: Path, *, early: bool = False, live_wal: bool = True) -> Seeded
     return SeededV1(data_dir, auth_path, dbcheck.row_checksum(db), auth_path.read_bytes())
 
 
+def launch(seed: SeededV1):  # type: ignore[no-untyped-def]
+    """One launch: recover, then migrate (what the daemon and `executor migrate` do)."""
+    from executor_local.migrate.recover import recover
+    from executor_local.migrate.run import migrate_if_needed
+
+    recover(seed.layout)
+    return migrate_if_needed(seed.layout, seed.auth_path)
+
+
 def assert_untouched_v1(seed: SeededV1) -> None:
     layout = seed.layout
     assert seed.db.exists()

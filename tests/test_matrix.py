@@ -52,6 +52,7 @@ from migration_env import (
     assert_complete_v2,
     assert_invariant,
     assert_untouched_v1,
+    launch,
     seed_v1,
 )
 from proc import pythonpath_env
@@ -82,10 +83,7 @@ def seed(tmp_path: Path) -> SeededV1:
     return seed_v1(tmp_path)
 
 
-def run(seed: SeededV1):  # type: ignore[no-untyped-def]
-    """One launch: recover, then migrate (what the daemon and `executor migrate` do)."""
-    recover(seed.layout)
-    return migrate_if_needed(seed.layout, seed.auth_path)
+run = launch
 
 
 def dir_state(root: Path) -> dict[str, tuple[str, int]]:

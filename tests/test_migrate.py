@@ -27,6 +27,7 @@ from migration_env import (
     SeededV1,
     assert_complete_v2,
     assert_untouched_v1,
+    launch,
     seed_v1,
 )
 from winsim import WindowsSemantics
@@ -65,9 +66,7 @@ def seed(tmp_path: Path) -> SeededV1:
     return seed_v1(tmp_path)
 
 
-def run(seed: SeededV1):  # type: ignore[no-untyped-def]
-    recover(seed.layout)
-    return migrate_if_needed(seed.layout, seed.auth_path)
+run = launch
 
 
 def test_migrates_v1_final_with_backup_and_secrets(seed: SeededV1, layer: object) -> None:

@@ -4,17 +4,15 @@ fixtures compared with what Executor 1.5.9 made of them."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import tracemalloc
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import v1gen
+from dbcheck import opened, rows
 from executor_local.migrate.classify import KNOWN_LEDGER_NAMES
 from executor_local.migrate.plan import (
     POST_FORM_STAMPS,
@@ -31,20 +29,6 @@ NOW = 1_795_651_386_224
 needs_fixtures = pytest.mark.skipif(
     not v1gen.FIXTURES.is_dir(), reason=f"real Executor fixtures not present at {v1gen.FIXTURES}"
 )
-
-
-@contextmanager
-def opened(path: Path) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[tuple]:
-    with closing(conn.execute(sql, params)) as cur:
-        return cur.fetchall()
 
 
 def migrate(src_path: Path, auth: dict | None, dst_path: Path, **kw: Any) -> MigrationPlan:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 import v1gen
+from dbcheck import opened, rows
 from executor_local.errors import DataTooNew
 from executor_local.migrate import v1_fold
 from executor_local.migrate.classify import (
@@ -40,20 +40,6 @@ PER_PLUGIN = (
 needs_fixtures = pytest.mark.skipif(
     not v1gen.FIXTURES.is_dir(), reason=f"real Executor fixtures not present at {v1gen.FIXTURES}"
 )
-
-
-@contextmanager
-def opened(path: Path) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[tuple]:
-    with closing(conn.execute(sql, params)) as cur:
-        return cur.fetchall()
 
 
 def tables(conn: sqlite3.Connection) -> set[str]:
