@@ -16,6 +16,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from executor_local import fs
+
 
 def active() -> bool:
     return os.environ.get("EXECUTOR_TEST_MODE") == "1"
@@ -27,12 +29,8 @@ def pause(point: str) -> None:
     marker = os.environ.get("EXECUTOR_MIGRATION_PAUSE_FILE")
     if not marker:
         return
-    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, point.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    # Atomically: a test that sees the marker must also see which point it names.
+    fs.write_atomic(marker, point.encode())
     threading.Event().wait()  # until SIGKILL
 
 
