@@ -9,8 +9,6 @@ bare "attempt to write a readonly database"). It refuses, with nothing written:
 - a dir or a ``data.db`` file we may not write (read-only, another user's ``-wal``; #25-#27);
 - a zero-byte ``data.db`` when something says it held data: a backup, leftovers of a migration,
   or a non-empty ``-wal`` (#14/#15); alone it is a fresh install (#13);
-- data newer than this program or of an unknown shape, read with ``immutable=1`` so the refusal
-  leaves every byte of the dir as it was (#18; the probe refuses the rest).
 
 ``check_dir_writable`` runs in ``boot.locate.ensure_data_dir``, before the owner lock is created,
 so a read-only data dir is one clear refusal (exit 10) for every command that writes.
@@ -25,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import stat
 from pathlib import Path
 
@@ -53,7 +50,6 @@ def check_data_files(layout: Layout) -> None:
     _refuse_links(layout.db)
     _refuse_not_writable(layout)
     _refuse_suspect_empty(layout)
-    _refuse_foreign_data(layout.db)
 
 
 def _refuse_links(db: Path) -> None:
@@ -140,33 +136,6 @@ def _refuse_suspect_empty(layout: Layout) -> None:
             hint=("Restore a backup with 'executor backups restore NAME' (list them with "
                   "'executor backups list'), or delete the empty data.db to start fresh. "
                   "Nothing was changed."))
-
-
-def _refuse_foreign_data(db: Path) -> None:
-    """Refuse too-new or unknown data without opening it for writing (not even a -shm).
-
-    Only when the base file alone is the whole database: no WAL content and no rollback
-    journal to replay. Otherwise, and on any error, the probe decides through SQLite.
-    """
-    from executor_local.migrate.classify import TOO_NEW, UNKNOWN, classify
-    from executor_local.migrate.run import refuse_unknown
-
-    if not holds_data(db) or holds_data(fs.sqlite_set(db)[1]):
-        return
-    if holds_data(db.with_name(db.name + "-journal")):
-        return
-    try:
-        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
-    except sqlite3.Error:
-        return
-    try:
-        kind = classify(conn)
-    except sqlite3.Error:
-        return
-    finally:
-        conn.close()
-    if kind in (TOO_NEW, UNKNOWN):
-        refuse_unknown(db, kind)
 
 
 def check_interrupted(layout: Layout, journal: Journal) -> None:

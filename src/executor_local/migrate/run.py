@@ -31,7 +31,7 @@ from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal
 from executor_local.migrate.keychain import copy_keychain_items
 from executor_local.migrate.layout import Layout, new_nonce
-from executor_local.migrate.preflight import check_data_files
+from executor_local.migrate.preflight import check_data_files, holds_data
 from executor_local.migrate.progress import Progress
 from executor_local.migrate.recover import roll_back
 from executor_local.migrate.sqlite_files import (
@@ -98,8 +98,16 @@ def probe(db: Path) -> str:
 
 
 def open_read_only(db: Path) -> sqlite3.Connection:
-    """Read-only, so probing never checkpoints or otherwise rewrites the original's files."""
-    conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    """Read-only, so probing never checkpoints or otherwise rewrites the original's files.
+
+    When the base file alone is the whole database (no WAL content, no rollback journal to
+    replay) it is opened ``immutable``: then SQLite does not even create a -shm, and a refusal
+    (too new, unknown shape) leaves every byte of the dir as it was (matrix #18).
+    """
+    wal, journal = fs.sqlite_set(db)[1], db.with_name(db.name + "-journal")
+    alone = not holds_data(wal) and not holds_data(journal)
+    uri = f"{db.absolute().as_uri()}?mode=ro" + ("&immutable=1" if alone else "")
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout=5000").close()
         conn.execute("SELECT COUNT(*) FROM sqlite_master").close()
