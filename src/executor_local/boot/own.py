@@ -28,6 +28,7 @@ from executor_local.daemon.manifest import (
     write_manifest,
 )
 from executor_local.errors import EXIT_OK, DataDirOwned, ExecutorError
+from executor_local.store.open import is_busy
 
 log = logging.getLogger("executor.own")
 
@@ -88,15 +89,6 @@ class AlreadyRunning(ExecutorError):
     def __init__(self, manifest: Manifest) -> None:
         super().__init__(f"Daemon already running at {manifest.origin}")
         self.manifest = manifest
-
-
-def is_busy(exc: sqlite3.Error) -> bool:
-    """SQLITE_BUSY or SQLITE_LOCKED, by code where Python has it and by text where not."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (5, 6)
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
 
 
 def acquire_ownership(data_dir: Path) -> Ownership:

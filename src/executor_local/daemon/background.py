@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING
 
 from executor_local import fs
 from executor_local.boot.locate import ensure_data_dir
-from executor_local.boot.own import is_busy, owned_error
+from executor_local.boot.own import owned_error
 from executor_local.boot.steps import step
 from executor_local.daemon.logfile import DETACHED_ENV, open_daemon_log, tail
 from executor_local.daemon.manifest import Manifest, control_dir, live_manifest
 from executor_local.errors import EXIT_CODES, EXIT_OWNED, EXIT_UNEXPECTED, ExecutorError
+from executor_local.store.open import is_busy
 
 if TYPE_CHECKING:  # the boot sequence (and the migrator it imports) is the child's business
     from executor_local.boot.sequence import DaemonOptions

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from executor_local import fs
 from executor_local.errors import DataCorrupt, DataDirOwned, ExecutorError
-from executor_local.store.open import connect
+from executor_local.store.open import connect, is_busy
 
 SNAPSHOT_BUSY_TIMEOUT_MS = 2000
 
@@ -44,14 +44,6 @@ def is_corruption(exc: sqlite3.DatabaseError) -> bool:
         return code & 0xFF in (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
     text = str(exc).lower()
     return "not a database" in text or "malformed" in text or "corrupt" in text
-
-
-def is_busy_error(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
 
 
 def corrupt_error(path: Path, exc: BaseException) -> DataCorrupt:
@@ -123,7 +115,7 @@ def snapshot(db: Path, dest: Path) -> None:
             src.execute("BEGIN")
             query_one(src, "SELECT COUNT(*) FROM sqlite_master")
         except sqlite3.OperationalError as exc:
-            if not is_busy_error(exc):
+            if not is_busy(exc):
                 raise (corrupt_error(db, exc) if is_corruption(exc) else exc) from exc
             raise DataDirOwned(
                 f"{db} is open in another program, which may still be writing it",

@@ -10,6 +10,15 @@ from executor_local import fs
 from executor_local.store.schema import V1_TO_V2_STAMP, create_v2_schema, stamp
 
 
+def is_busy(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED, by code where Python has it (3.11+) and by text where not."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 def connect(path: Path, *, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
     """A connection with the per-connection settings every open needs (TS #877, #1003)."""
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
