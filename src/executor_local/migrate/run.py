@@ -17,7 +17,6 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,22 +196,6 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
 
 def _build_staging(journal: Journal) -> Any:
     """Read the snapshot, plan, and write the staging v2 database in one transaction."""
-    snap = Path(journal.snapshot or "")
-    with opened(snap) as src:
-        # WAL, so the quick check's reader and bring_to_v1_final's writes never wait on each
-        # other (the snapshot is ours; its journal mode changes nothing that is read from it).
-        try:
-            mode = query_one(src, "PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError as exc:
-            if is_corruption(exc):
-                raise corrupt_error(Path(journal.source), exc) from exc
-            raise
-        concurrent = mode is not None and str(mode[0]).lower() == "wal"
-        with _QuickCheck(snap, Path(journal.source), concurrent=concurrent) as quick:
-            return _plan_and_write(journal, src, quick)
-
-
-def _plan_and_write(journal: Journal, src: sqlite3.Connection, quick: _QuickCheck) -> Any:
     from executor_local.migrate.plan import plan_migration
     from executor_local.migrate.plan_write import attach_source, detach_source, write_plan
     from executor_local.migrate.secrets_v1 import read_auth_file
@@ -220,101 +203,52 @@ def _plan_and_write(journal: Journal, src: sqlite3.Connection, quick: _QuickChec
 
     snap, staging = Path(journal.snapshot or ""), Path(journal.staging)
     auth_path = Path(journal.auth_path) if journal.auth_path else None
-    warnings = bring_to_v1_final(src)
-    auth = read_auth_file(auth_path) if auth_path else None
-    plan = plan_migration(src, auth, now_ms=journal.created_ms)
-    plan.warnings[:0] = warnings
-    fs.create_private_file(staging)
-    with opened(staging) as dst:
-        for pragma in BUILD_PRAGMAS:
-            dst.execute(f"PRAGMA {pragma}").close()
-        attach_source(dst, snap)  # write_plan copies the big tables inside SQLite
-        dst.execute("BEGIN IMMEDIATE")
-        try:
-            create_v2_schema(dst)
-            write_plan(plan, src, dst)
-            quick.passed()  # a corrupt source stops here: auth.json is not written
-            # Secrets cannot be atomic with the database: write them before the stamp
-            # commits, idempotently (deterministic item ids); a crash here rolls back.
-            content = plan.auth_content
-            if content is not None and auth_path is not None:
-                auth_file.write(auth_path, content)
-            # Keychain copies only add items under new ids; the v1 items stay where they were.
-            plan.warnings.extend(copy_keychain_items(plan.keychain_copies))
-            pause("secrets-written")
-            dst.execute("COMMIT")
-        except BaseException:
-            if dst.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
-                dst.execute("ROLLBACK")
-            raise
-        detach_source(dst)
-        # The store runs in WAL mode; the file is flushed by ``verify`` before the flip.
-        dst.execute("PRAGMA journal_mode=WAL").close()
-        checkpoint_truncate(dst, staging)
+    with opened(snap) as src:
+        _check_snapshot(src, Path(journal.source))  # a corrupt source stops before any write
+        warnings = bring_to_v1_final(src)
+        auth = read_auth_file(auth_path) if auth_path else None
+        plan = plan_migration(src, auth, now_ms=journal.created_ms)
+        plan.warnings[:0] = warnings
+        fs.create_private_file(staging)
+        with opened(staging) as dst:
+            for pragma in BUILD_PRAGMAS:
+                dst.execute(f"PRAGMA {pragma}").close()
+            attach_source(dst, snap)  # write_plan copies the big tables inside SQLite
+            dst.execute("BEGIN IMMEDIATE")
+            try:
+                create_v2_schema(dst)
+                write_plan(plan, src, dst)
+                # Secrets cannot be atomic with the database: write them before the stamp
+                # commits, idempotently (deterministic item ids); a crash here rolls back.
+                content = plan.auth_content
+                if content is not None and auth_path is not None:
+                    auth_file.write(auth_path, content)
+                # Keychain copies only add items under new ids; v1 items stay where they were.
+                plan.warnings.extend(copy_keychain_items(plan.keychain_copies))
+                pause("secrets-written")
+                dst.execute("COMMIT")
+            except BaseException:
+                if dst.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+                    dst.execute("ROLLBACK")
+                raise
+            detach_source(dst)
+            # The store runs in WAL mode; the file is flushed by ``verify`` before the flip.
+            dst.execute("PRAGMA journal_mode=WAL").close()
+            checkpoint_truncate(dst, staging)
     return plan
 
 
-class _QuickCheck:
-    """``PRAGMA quick_check`` of the snapshot on a connection of its own, in a thread while the
-    snapshot is planned and copied (SQLite runs it without holding the GIL), or right away when
-    ``concurrent`` is false.
-
-    ``passed()`` waits for it and raises the corrupt-source error it found. Leaving the block
-    waits too, and when the block failed while the snapshot is corrupt, the corrupt-source error
-    is what comes out, as when the check ran first. It checks the snapshot as it was copied: its
-    read transaction starts before ``bring_to_v1_final`` writes anything.
-    """
-
-    def __init__(self, snapshot: Path, source: Path, *, concurrent: bool) -> None:
-        self.snapshot = snapshot
-        self.source = source
-        self.answer: str | None = None
-        self.error: BaseException | None = None
-        self.started = threading.Event()
-        self.thread = (
-            threading.Thread(target=self._run, name="snapshot-quick-check", daemon=True)
-            if concurrent
-            else None
-        )
-
-    def _run(self) -> None:
-        try:
-            with opened(self.snapshot) as conn:
-                conn.execute("BEGIN").close()
-                query_one(conn, "SELECT COUNT(*) FROM sqlite_master")  # the read snapshot
-                self.started.set()
-                row = query_one(conn, "PRAGMA quick_check")
-                conn.execute("COMMIT").close()
-            self.answer = str(row[0]) if row else "no answer"
-        except BaseException as exc:  # reported by passed(), in the migrating thread
-            self.error = exc
-        finally:
-            self.started.set()
-
-    def __enter__(self) -> _QuickCheck:
-        if self.thread is None:
-            self._run()
-            self.passed()
-        else:
-            self.thread.start()
-            self.started.wait()
-        return self
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        if self.thread is not None:
-            self.thread.join()
-        if kind is not None and (self.error is not None or self.answer != "ok"):
-            self.passed()  # the corrupt snapshot is the cause of whatever failed
-
-    def passed(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-        if self.error is not None:
-            if isinstance(self.error, sqlite3.DatabaseError) and is_corruption(self.error):
-                raise corrupt_error(self.source, self.error) from self.error
-            raise self.error
-        if self.answer != "ok":
-            raise corrupt_error(self.source, sqlite3.DatabaseError(self.answer))
+def _check_snapshot(src: sqlite3.Connection, source: Path) -> None:
+    """``PRAGMA quick_check`` of the snapshot; a corrupt one is the source's exit 6."""
+    try:
+        row = query_one(src, "PRAGMA quick_check")
+    except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            raise corrupt_error(source, exc) from exc
+        raise
+    answer = str(row[0]) if row else "no answer"
+    if answer != "ok":
+        raise corrupt_error(source, sqlite3.DatabaseError(answer))
 
 
 def _nothing_moved(journal: Journal) -> bool:
