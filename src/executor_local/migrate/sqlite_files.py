@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -180,58 +179,21 @@ def _copy_locked(member: Path, copy: Path, held: list[int]) -> None:
 
 
 def verify(path: Path, expected: dict[str, int], stamp: str) -> None:
-    """integrity_check, the ledger stamp and every planned row count, then checkpoint again.
-
-    The build writes without fsync, so most of the file is still to be flushed: that starts
-    in a thread while the checks read it (fsync waits on the disk, the checks on the CPU); the
-    flush of every member at the end, after the last write, is the one that counts.
-    """
-    early = _EarlyFlush(path)
-    try:
-        with opened(path) as conn:
-            row = query_one(conn, "PRAGMA integrity_check")
-            if row is None or row[0] != "ok":
-                raise ExecutorError(f"the v2 database built at {path} failed its integrity check: "
-                                    f"{row[0] if row else 'no answer'}", path=path)
-            if query_one(conn, "SELECT 1 FROM data_migration WHERE name=?", (stamp,)) is None:
-                raise ExecutorError(f"the v2 database built at {path} lacks its stamp", path=path)
-            for table, count in sorted(expected.items()):
-                got = query_one(conn, f'SELECT COUNT(*) FROM "{table}"')
-                if got is None or got[0] != count:
-                    raise ExecutorError(
-                        f"the v2 database built at {path} has {got[0] if got else '?'} rows in "
-                        f"{table}, the plan says {count}", path=path)
-            checkpoint_truncate(conn, path)
-    finally:
-        early.close()
+    """integrity_check, the ledger stamp and every planned row count, then checkpoint again,
+    then flush every member (the build wrote without fsync)."""
+    with opened(path) as conn:
+        row = query_one(conn, "PRAGMA integrity_check")
+        if row is None or row[0] != "ok":
+            raise ExecutorError(f"the v2 database built at {path} failed its integrity check: "
+                                f"{row[0] if row else 'no answer'}", path=path)
+        if query_one(conn, "SELECT 1 FROM data_migration WHERE name=?", (stamp,)) is None:
+            raise ExecutorError(f"the v2 database built at {path} lacks its stamp", path=path)
+        for table, count in sorted(expected.items()):
+            got = query_one(conn, f'SELECT COUNT(*) FROM "{table}"')
+            if got is None or got[0] != count:
+                raise ExecutorError(
+                    f"the v2 database built at {path} has {got[0] if got else '?'} rows in "
+                    f"{table}, the plan says {count}", path=path)
+        checkpoint_truncate(conn, path)
     for member in fs.sqlite_set(path):
         fs.fsync_file(member)
-
-
-class _EarlyFlush:
-    """``os.fsync`` of a file in a thread, errors ignored (a later flush is authoritative).
-
-    The descriptor is closed only by ``close()``, after the caller's SQLite connection to the
-    file is gone: closing any descriptor of a file drops this process's POSIX locks on it.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.thread: threading.Thread | None = None
-        try:
-            self.fd: int | None = os.open(str(path), os.O_RDWR | getattr(os, "O_BINARY", 0))
-        except OSError:
-            self.fd = None
-            return
-        self.thread = threading.Thread(target=self._flush, name="staging-flush", daemon=True)
-        self.thread.start()
-
-    def _flush(self) -> None:
-        with contextlib.suppress(OSError):
-            os.fsync(self.fd)  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
