@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from executor_local import fs
 from executor_local.daemon import procinfo
 from executor_local.daemon.manifest import (
     STARTING,
@@ -28,6 +27,7 @@ from executor_local.daemon.manifest import (
     write_manifest,
 )
 from executor_local.errors import EXIT_OK, DataDirOwned, ExecutorError
+from executor_local.store.lockfile import release_lock, take_lock
 from executor_local.store.open import is_busy
 
 log = logging.getLogger("executor.own")
@@ -63,12 +63,7 @@ class Ownership:
         except Exception as exc:  # a leftover manifest is stale and harmless; the lock is not
             log.warning("own: could not remove the manifest: %s", exc)
         finally:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            finally:
-                conn.close()
+            release_lock(conn)
 
     @property
     def held(self) -> bool:
@@ -94,20 +89,10 @@ class AlreadyRunning(ExecutorError):
 def acquire_ownership(data_dir: Path) -> Ownership:
     """Take the lock in the (already real) ``data_dir`` or raise ``DataDirOwned``."""
     lock_path = data_dir / LOCK_NAME
-    # Created 0600 before SQLite opens it, so it is never world-readable, even for a moment.
-    fs.create_private_file(lock_path)
     try:
-        # timeout=0: try once; a second launch must learn at once that it lost.
-        conn = sqlite3.connect(str(lock_path), timeout=0, isolation_level=None)
+        # Try once: a second launch must learn at once that it lost.
+        conn = take_lock(lock_path, timeout_s=0)
     except sqlite3.Error as exc:
-        raise ExecutorError(
-            f"cannot open the ownership lock {lock_path}", path=lock_path, cause=exc
-        ) from exc
-    try:
-        conn.execute("PRAGMA journal_mode=DELETE").close()
-        conn.execute("BEGIN EXCLUSIVE")
-    except sqlite3.Error as exc:
-        conn.close()
         if is_busy(exc):
             raise owned_error(data_dir, cause=exc) from exc
         raise ExecutorError(

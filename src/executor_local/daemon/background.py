@@ -33,6 +33,7 @@ from executor_local.boot.steps import step
 from executor_local.daemon.logfile import DETACHED_ENV, open_daemon_log, tail
 from executor_local.daemon.manifest import Manifest, control_dir, live_manifest
 from executor_local.errors import EXIT_CODES, EXIT_OWNED, EXIT_UNEXPECTED, ExecutorError
+from executor_local.store.lockfile import release_lock, take_lock
 from executor_local.store.open import is_busy
 
 if TYPE_CHECKING:  # the boot sequence (and the migrator it imports) is the child's business
@@ -87,24 +88,19 @@ def start_lock(data_dir: Path, wait_s: float) -> Iterator[None]:
     """Hold the spawner election lock (waiting up to ``wait_s`` for it)."""
     path = control_dir(data_dir) / START_LOCK_NAME
     fs.make_private_dir(path.parent)
-    fs.create_private_file(path)
-    conn = sqlite3.connect(str(path), timeout=wait_s, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode=DELETE").close()
-        try:
-            conn.execute("BEGIN EXCLUSIVE")
-        except sqlite3.Error as exc:
-            if not is_busy(exc):
-                raise
-            raise ExecutorError(
-                f"another `executor daemon run` has been starting the daemon for over "
-                f"{wait_s:.0f} s", step="start", path=path,
-                hint="Check `executor daemon status` and logs/daemon.log.", cause=exc) from exc
+        conn = take_lock(path, timeout_s=wait_s)
+    except sqlite3.Error as exc:
+        if not is_busy(exc):
+            raise
+        raise ExecutorError(
+            f"another `executor daemon run` has been starting the daemon for over "
+            f"{wait_s:.0f} s", step="start", path=path,
+            hint="Check `executor daemon status` and logs/daemon.log.", cause=exc) from exc
+    try:
         yield
     finally:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        conn.close()
+        release_lock(conn)
 
 
 def self_command() -> list[str]:
