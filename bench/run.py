@@ -17,6 +17,7 @@ import migration
 import startup
 
 HERE = Path(__file__).resolve().parent
+ANALYSIS = "## Where the time goes"
 
 
 def main() -> int:
@@ -33,10 +34,14 @@ def main() -> int:
     machine = (f"{platform.machine()}, {os.cpu_count()} cpu, Python "
                f"{platform.python_version()}, {platform.system()} {platform.release()}")
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # The hand-written analysis at the end survives a re-run (to be re-checked against it).
+    old = args.output.read_text() if args.output.exists() else ""
+    analysis = old[old.find(ANALYSIS):] if ANALYSIS in old else ""
     args.output.write_text(
         f"# Benchmark results\n\nMeasured {when} on {machine} by `python3 bench/run.py"
         f"{' --quick' if args.quick else ''}`. Medians; every baseline measured in the same "
-        f"run.\n\n## Start to READY\n\n{start}\n\n## Migration\n\n{mig}\n")
+        f"run.\n\n## Start to READY\n\n{start}\n\n## Migration\n\n{mig}\n"
+        + (f"\n{analysis}" if analysis else ""))
     print(f"wrote {args.output}")
     return 0
 
