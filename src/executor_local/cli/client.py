@@ -95,7 +95,7 @@ def _api_error(method: str, path: str, status: int, data: Any) -> ApiError:
     message = err.get("message") or (data if isinstance(data, str) and data else None)
     if not message:
         message = f"HTTP {status}"
-    hint = None
+    hint = err.get("hint") if isinstance(err.get("hint"), str) else None
     suggestions = err.get("suggestions") or (err.get("details") or {}).get("suggestions") \
         if isinstance(err.get("details") or {}, dict) else None
     if suggestions:
