@@ -100,6 +100,10 @@ def show_outcome(ctx: Context, api: Api, outcome: dict[str, Any]) -> None:
             retry = " [retryable]" if error.get("retryable") else ""
             click.echo(f"executor: error: {error.get('code', 'error')}{status_text}: "
                        f"{error.get('message', '')}{retry}", err=True)
+            details = error.get("details") if isinstance(error.get("details"), dict) else {}
+            if details.get("suggestions"):
+                click.echo("  did you mean: " + ", ".join(map(str, details["suggestions"][:5])),
+                           err=True)
             raise SystemExit(EXIT_UNEXPECTED)
         result = result.get("data")
     if isinstance(result, str):
