@@ -284,3 +284,76 @@ def test_bad_specs_are_refused_with_clear_messages(petstore):
         run(build_integration('{"openapi": "3.0.3", "info": {"title": "x"}, "paths": {}}'))
     with pytest.raises(SpecError, match=r"cannot contain '\.'"):
         run(build_integration(petstore.spec_text(), slug="a.b"))
+
+
+def test_query_api_keys_and_basic_auth_are_placed(petstore):
+    added = Added(petstore.spec_url)
+    spec = added.tools["echo.getOperation"]
+
+    def echo(method: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+        call = ToolCall(added.integration, "main", "echo.getOperation", {}, spec.binding, None,
+                        Credentials(method=method, values=values))
+        return run(plugin.invoke(call, env_for(added.built.blobs)))
+
+    out = echo({"slug": "q", "kind": "apikey", "placements": [
+        {"carrier": "query", "name": "api_key"}]}, {"token": "query-secret-1"})
+    assert ["api_key", "***"] in out["data"]["query"]
+    assert "query-secret-1" not in json.dumps(out)
+    basic = {"slug": "b", "kind": "apikey", "placements": [
+        {"carrier": "header", "name": "Authorization", "prefix": "Basic "}]}
+    out = echo(basic, {"token": "ann:pa55word"})
+    assert out["data"]["headers"]["authorization"] == "Basic ***"
+    assert "pa55word" not in json.dumps(out)
+
+
+def test_auth_derivation_covers_query_cookie_oauth_and_combined_schemes():
+    doc = {
+        "openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
+        "security": [{"key": [], "app": []}, {"cookie": []}],
+        "components": {"securitySchemes": {
+            "key": {"type": "apiKey", "in": "query", "name": "api_key"},
+            "app": {"type": "apiKey", "in": "header", "name": "X-App"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "sid"},
+            "oauth": {"type": "oauth2", "flows": {"clientCredentials": {
+                "tokenUrl": "/oauth/token", "scopes": {"read": "r"}}}},
+        }},
+    }
+    from executor_local.integrations.openapi.auth import derive_methods
+    from executor_local.integrations.openapi.refs import Resolver
+
+    methods, warnings = derive_methods(doc, Resolver(doc), "https://api.example.com/v1")
+    assert methods[0] == {"slug": "apikey-0", "kind": "apikey",
+                          "label": "API key ?api_key= (key) + API key X-App (app)",
+                          "placements": [
+                              {"carrier": "query", "name": "api_key", "variable": "key"},
+                              {"carrier": "header", "name": "X-App", "variable": "app"}]}
+    assert methods[1] == {"slug": "oauth-oauth", "kind": "oauth2", "authorizationUrl": "",
+                          "tokenUrl": "https://api.example.com/oauth/token",
+                          "scopes": ["read"]}
+    assert len(methods) == 2
+    assert warnings == ["auth API key cookie sid (cookie): API key in a cookie (sid) cannot be "
+                        "stored as a connection method yet"]
+    assert describe_auth_methods({"authenticationTemplate": methods})[1]["usable"] is False
+
+
+def test_ref_loops_end_with_a_warning_not_a_hang():
+    doc = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+           "components": {"parameters": {"A": {"$ref": "#/components/parameters/B"},
+                                         "B": {"$ref": "#/components/parameters/A"}},
+                          "schemas": {"Node": {"type": "object", "properties": {
+                              "children": {"type": "array",
+                                           "items": {"$ref": "#/components/schemas/Node"}}}}}},
+           "paths": {"/n": {"get": {
+               "parameters": [{"$ref": "#/components/parameters/A"}],
+               "responses": {"200": {"description": "ok", "content": {"application/json": {
+                   "schema": {"$ref": "#/paths/~1n/get/responses/200/content/"
+                                      "application~1json/schema"}}}}}}}},
+    }
+    from executor_local.integrations.openapi.compile import compile_spec
+
+    listing = compile_spec(doc).listing
+    assert listing.tools[0].input_schema is None
+    assert listing.tools[0].output_schema == {}
+    assert any("cycle" in w for w in listing.warnings)
+    assert listing.definitions["Node"]["properties"]["children"]["items"] == {
+        "$ref": "#/$defs/Node"}

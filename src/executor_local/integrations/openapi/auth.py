@@ -110,7 +110,7 @@ def _oauth_methods(scheme: dict[str, Any], base_url: str | None) -> list[dict[st
             scopes += [s for s in ("openid", "email", "profile") if s not in scopes]
 
         def absolute(url: str) -> str:
-            return urljoin(base_url, url) if base_url and "://" not in url else url
+            return urljoin(base_url, url) if url and base_url and "://" not in url else url
 
         both = isinstance(flows.get("authorizationCode"), dict)
         suffix = "-client-credentials" if flow == "clientCredentials" and both else ""
