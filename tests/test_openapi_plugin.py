@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,18 +249,35 @@ def test_relative_servers_resolve_against_the_spec_url(petstore):
     assert added.call("pets.listPets")["ok"] is True
 
 
-def test_a_migrated_integration_whose_blob_is_the_spec_url_is_callable(petstore):
-    """Executor 1.5.9's migration stored the URL as the spec blob; bindings have no servers."""
-    spec_hash = sha256_hex(petstore.spec_url)
-    config = {"headers": {"X-Client": "fixture"},
-              "authenticationTemplate": [{"slug": "apiKey", "kind": "apikey",
-                                          "placements": [{"carrier": "header",
-                                                          "name": "X-API-Key"}]}],
-              "specHash": spec_hash}
-    blobs = {f"spec/{spec_hash}": petstore.spec_url}
-    binding = {"method": "get", "pathTemplate": "/pets", "parameters": [
-        {"name": "limit", "location": "query", "required": False,
-         "schema": {"type": "integer", "maximum": 100}}]}
+FIXTURE_DB = Path("/work/shared/fixtures/executor-1.5.9-migrated/mixed/data/data.db")
+
+
+def _fixture_rows(tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The petstore integration's config and its pets.listPets binding, as 1.5.9 left them."""
+    if not FIXTURE_DB.exists():
+        pytest.skip("the Executor 1.5.9 fixtures are not here")
+    for suffix in ("", "-wal", "-shm"):  # a copy: opening the fixture would checkpoint it
+        src = FIXTURE_DB.with_name(FIXTURE_DB.name + suffix)
+        if src.exists():
+            shutil.copy(src, tmp_path / ("data.db" + suffix))
+    conn = sqlite3.connect(tmp_path / "data.db")
+    try:
+        config = json.loads(conn.execute(
+            "SELECT config FROM integration WHERE slug = 'petstore'").fetchone()[0])
+        data = json.loads(conn.execute(
+            "SELECT data FROM plugin_storage WHERE collection = 'operation' AND "
+            "key = 'petstore.pets.listPets'").fetchone()[0])
+    finally:
+        conn.close()
+    return config, data["binding"]
+
+
+def test_a_migrated_integration_whose_blob_is_the_spec_url_is_callable(petstore, tmp_path):
+    """1.5.9's migration stored the spec URL as the blob; its bindings carry no servers."""
+    config, binding = _fixture_rows(tmp_path)
+    assert "servers" not in binding and "baseUrl" not in config
+    # The fixture's blob names the upstream of its recording (port 47901); ours stands in.
+    blobs = {f"spec/{config['specHash']}": petstore.spec_url}
     integration = Integration("petstore", "openapi", "Fixture Petstore", config)
     listing = run(plugin.list_tools(integration, Credentials(), env_for(blobs)))
     assert "pets.listPets" in {t.name for t in listing.tools}
