@@ -162,3 +162,29 @@ def test_a_command_starts_the_daemon_when_none_runs(data_dir, cli_env):
     finally:
         subprocess.run([sys.executable, "-m", "executor_local", "--data-dir", str(data_dir),
                         "daemon", "stop"], env=cli.env, capture_output=True, timeout=60)
+
+
+def test_a_spec_file_without_auth_is_callable_at_once(daemon_cli, petstore, tmp_path):
+    _daemon, cli = daemon_cli
+    spec = tmp_path / "echo.yaml"
+    spec.write_text(f"""openapi: 3.0.3
+info: {{title: Echo Service, version: '1'}}
+servers: [{{url: '{petstore.url}'}}]
+paths:
+  /echo:
+    get:
+      operationId: echoBack
+      tags: [echo]
+      parameters: [{{name: q, in: query, schema: {{type: string}}}}]
+      responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{}}}}}}}}}}
+""")
+    added = json.loads(cli("integrations", "add-openapi", str(spec), "--json").stdout)
+    assert added["slug"] == "echo_service" and added["toolCount"] == 1
+    out = json.loads(cli("call", "echo_service.org.main.echo.echoBack", '{"q": "hi"}').stdout)
+    assert out["query"] == [["q", "hi"]]
+    cli("connections", "add", "echo_service", "--name", "second")
+    refreshed = cli("integrations", "refresh", "echo_service").stdout
+    assert "org/main: 1 tools" in refreshed and "org/second: 1 tools" in refreshed
+    cli("connections", "remove", "echo_service", "second")
+    names = [c["name"] for c in json.loads(cli("connections", "list", "--json").stdout)]
+    assert names == ["main"]

@@ -99,7 +99,8 @@ def refresh(ctx: Context, slug: str) -> None:
     for c in conns:
         tools = api.post(f"/connections/{segment(c['owner'])}/{segment(slug)}/"
                          f"{segment(c['name'])}/refresh")
-        results.append({"connection": c["name"], "owner": c["owner"],
-                        "tools": len(tools) if isinstance(tools, list) else tools})
+        count = (len(tools) if isinstance(tools, list) else
+                 tools.get("toolCount") if isinstance(tools, dict) else None)
+        results.append({"connection": c["name"], "owner": c["owner"], "tools": count})
     lines = [f"{r['owner']}/{r['connection']}: {r['tools']} tools" for r in results]
     print_result(ctx, results, "\n".join(lines) or f"{slug} has no connections to refresh")
