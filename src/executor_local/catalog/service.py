@@ -18,7 +18,7 @@ from executor_local.catalog.policy_service import PoliciesMixin
 from executor_local.catalog.search_index import SearchIndex
 from executor_local.catalog.tools import ToolsMixin
 from executor_local.errors import Conflict, InvalidInput, NotFound
-from executor_local.integrations.base import Credentials, Integration, PluginEnv
+from executor_local.integrations.base import Credentials, Integration, Listing, PluginEnv
 from executor_local.integrations.registry import Registry
 from executor_local.secrets.providers import Secrets
 from executor_local.store import tables
@@ -162,11 +162,13 @@ class Catalog(ToolsMixin, ConnectionsMixin, PoliciesMixin):
     async def add_integration(self, slug: str, plugin_id: str, *, description: str,
                               config: dict[str, Any], blobs: dict[str, str] | None = None,
                               can_remove: bool = True, can_refresh: bool = False,
-                              owner: str = "org") -> dict[str, Any]:
+                              owner: str = "org", listing: Listing | None = None,
+                              ) -> dict[str, Any]:
         """Store an integration a plugin built (config + blobs, e.g. ``spec/<sha256>``).
 
         Without auth methods (or with only ``none``) it also gets the connection ``main`` and
-        its tools, listed now: if listing fails nothing is stored.
+        its tools, listed now (or ``listing``, when the plugin built it already): if listing
+        fails nothing is stored.
         """
         check_name("slug", slug)
         if slug == "executor":
@@ -182,8 +184,9 @@ class Catalog(ToolsMixin, ConnectionsMixin, PoliciesMixin):
                                      now, can_remove=can_remove, can_refresh=can_refresh)
         methods = [m for m in config.get("authenticationTemplate") or [] if isinstance(m, dict)]
         needs_auth = any(m.get("kind") != "none" for m in methods)
-        listing = None
-        if not needs_auth:
+        if needs_auth:
+            listing = None
+        elif listing is None:
             plugin = self.registry.get(plugin_id)
             none = next((m for m in methods if m.get("kind") == "none"), None)
             listing = await self._list(plugin, row, Credentials(none, {}), blobs or {})

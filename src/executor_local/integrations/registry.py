@@ -1,8 +1,8 @@
 """``plugin_id`` → plugin instance, importing the plugin package on first use.
 
 A plugin package (``executor_local.integrations.<id>``) exposes ``create_plugin() -> Plugin``
-(or a module-level ``PLUGIN``). Nothing here imports a plugin before it is asked for, so the
-boot path never pays for httpx, yaml, mcp or graphql.
+(or a module-level ``PLUGIN`` or ``plugin`` instance). Nothing here imports a plugin before it
+is asked for, so the boot path never pays for httpx, yaml, mcp or graphql.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class Registry:
                                         cause=exc) from exc
             factory = getattr(module, "create_plugin", None)
             plugin = factory() if callable(factory) else getattr(module, "PLUGIN", None)
+            if plugin is None and hasattr(getattr(module, "plugin", None), "plugin_id"):
+                plugin = module.plugin
             if plugin is None:
                 raise PluginUnavailable(f"the {plugin_id} plugin package {name} exposes no "
                                         "create_plugin() or PLUGIN")

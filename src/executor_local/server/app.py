@@ -40,6 +40,9 @@ PLUGIN_ROUTERS: list[str] = [
     "executor_local.integrations.graphql.routes",
 ]
 
+# Ours for plugin areas, mounted last: a plugin's own router for the same path wins.
+FALLBACK_ROUTERS = ("executor_local.server.routes.openapi_add",)
+
 # Extra ASGI mounts (``/mcp`` and the like): module paths exposing ``routes()`` too.
 MOUNTS: list[str] = [
     "executor_local.mcp.routes",
@@ -81,7 +84,8 @@ def build_app(services: Any, *, info: dict[str, Any] | None = None) -> Starlette
                 if services is not None:
                     services.close()
 
-    app = Starlette(routes=collect_routes([*PLUGIN_ROUTERS, *MOUNTS]),
+    fallbacks = [r for name in FALLBACK_ROUTERS for r in importlib.import_module(name).routes()]
+    app = Starlette(routes=[*collect_routes([*PLUGIN_ROUTERS, *MOUNTS]), *fallbacks],
                     exception_handlers=handlers(), lifespan=lifespan)
     app.state.services = services
     app.state.info = info or {}
