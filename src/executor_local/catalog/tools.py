@@ -139,7 +139,8 @@ class ToolsMixin:
             score = self.index.score_sql()
         base = f"FROM {src} WHERE {' AND '.join(where)}"
         cols = "t.integration, t.owner, t.connection, t.name, t.description, t.input_schema"
-        order = f"ORDER BY {score}, t.integration, t.owner, t.connection, t.name"
+        order = ("ORDER BY " + (f"{score}, " if clause is not None else "")
+                 + "t.integration, t.owner, t.connection, t.name")
         rules = self.rules()
         items: list[dict[str, Any]] = []
         with self.db.read() as conn:
