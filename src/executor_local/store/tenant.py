@@ -38,8 +38,8 @@ class TenantChoice:
 
 def tenant_for_dir(path: Path | str) -> str:
     """Executor's tenant id for a scope dir: ``<basename>-<first 8 hex of sha256(path)>``."""
-    text = str(Path(path).absolute())
-    base = Path(text).name or "root"
+    text = os.path.realpath(path)
+    base = os.path.basename(text) or "root"
     return f"{base}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
