@@ -21,6 +21,7 @@ EXIT_LOCKED = 7
 EXIT_NO_SPACE = 8
 EXIT_PORT_IN_USE = 9
 EXIT_CANNOT_WRITE = 10
+EXIT_PAUSED = 13  # a tool call waits for approval: `executor resume` settles it
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
@@ -35,6 +36,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_PORT_IN_USE: "the port is already in use by another program",
     EXIT_CANNOT_WRITE: "the data dir cannot be written safely (no permission, read-only, or a "
                        "disk I/O error): refused or rolled back, nothing half-done",
+    EXIT_PAUSED: "the call waits for approval: approve in the browser or run the printed "
+                 "`executor resume --execution-id ...`",
 }
 
 
