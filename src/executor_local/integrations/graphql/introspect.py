@@ -23,6 +23,8 @@ from executor_local.integrations.base import (
 )
 
 INTROSPECTION_PREFIX = "introspection/"
+FILE_HINT = (" (if the server disables introspection, add the integration from a schema file: "
+             "SDL or introspection JSON)")
 
 
 class GraphqlSchemaError(ValueError):
@@ -99,6 +101,8 @@ async def introspect(endpoint: str, headers: Mapping[str, str] | None = None, *,
     upstream = _first_error(body)
     if response.status_code != 200:
         detail = f": {upstream}" if upstream else ""
+        if upstream and response.status_code not in (401, 403):
+            detail += FILE_HINT
         raise GraphqlSchemaError(
             f"introspection of {endpoint} failed with HTTP {response.status_code}{detail}",
             code=UPSTREAM_ERROR, status=response.status_code,
@@ -108,8 +112,7 @@ async def introspect(endpoint: str, headers: Mapping[str, str] | None = None, *,
                                  code="invalid_response")
     if upstream:
         raise GraphqlSchemaError(
-            f"introspection of {endpoint} returned errors: {upstream} "
-            "(if the server disables introspection, add it from a schema file instead)")
+            f"introspection of {endpoint} returned errors: {upstream}{FILE_HINT}")
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("__schema"), dict):
         raise GraphqlSchemaError(f"introspection of {endpoint} answered without data.__schema")
