@@ -14,9 +14,11 @@ from __future__ import annotations
 from executor_local.integrations.graphql.plugin import GraphqlPlugin
 
 
-def plugin() -> GraphqlPlugin:
-    """The plugin instance for the registry."""
+def create_plugin() -> GraphqlPlugin:
+    """The plugin instance for the registry (``integrations/registry.py``)."""
     return GraphqlPlugin()
 
 
-__all__ = ["GraphqlPlugin", "plugin"]
+plugin = create_plugin
+
+__all__ = ["GraphqlPlugin", "create_plugin", "plugin"]

@@ -26,6 +26,10 @@ from executor_local.integrations.graphql.plugin import request_auth
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
+class GraphqlInputError(ValueError):
+    """Bad input to an add or configure: names the field and why; nothing was changed."""
+
+
 def slug_from_endpoint(endpoint: str) -> str:
     """Executor's default slug: the endpoint's host name, non-alphanumerics as ``_``."""
     from urllib.parse import urlsplit
@@ -39,7 +43,7 @@ def slug_from_endpoint(endpoint: str) -> str:
 
 def check_slug(slug: str) -> str:
     if not SLUG_RE.match(slug):
-        raise ValueError(f"slug {slug!r} must be lower-case letters, digits and _, starting "
+        raise GraphqlInputError(f"slug {slug!r} must be lower-case letters, digits and _, starting "
                          "with a letter (at most 63 characters)")
     return slug
 
@@ -49,7 +53,7 @@ def check_endpoint(endpoint: str) -> str:
 
     parts = urlsplit(endpoint.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"endpoint {endpoint!r} must be an http(s) URL")
+        raise GraphqlInputError(f"endpoint {endpoint!r} must be an http(s) URL")
     return endpoint.strip()
 
 
@@ -65,7 +69,7 @@ def header_template(header_names: Sequence[str]) -> list[dict[str, Any]]:
         name, sep, prefix = spec.partition(":")
         name = name.strip()
         if not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", name):
-            raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+            raise GraphqlInputError(f"header name {name!r} is not a valid HTTP header name")
         p: dict[str, Any] = {"carrier": "header", "name": name}
         if sep and prefix:
             p["prefix"] = prefix.lstrip() if prefix.strip() else prefix
@@ -78,7 +82,7 @@ def header_template(header_names: Sequence[str]) -> list[dict[str, Any]]:
     return [{"slug": slug, "kind": "apikey", "placements": place}]
 
 
-def build_integration(endpoint: str, introspection: dict[str, Any], *,
+def build_integration(endpoint: str, introspection: dict[str, Any] | None, *,
                       slug: str | None = None, name: str | None = None,
                       description: str | None = None,
                       headers: Mapping[str, str] | None = None,
@@ -91,21 +95,28 @@ def build_integration(endpoint: str, introspection: dict[str, Any], *,
     ``config`` is Executor's canonical GraphQL config (``endpoint``, ``name``,
     ``introspectionHash``, ``headers``?, ``queryParams``?, ``authenticationTemplate``).
     ``headers`` are static, non-secret headers; secret ones are placements of a connection.
+    With ``introspection=None`` (an endpoint that needs a connection's credentials to
+    introspect) the config has no snapshot yet: the plugin introspects with the first
+    connection's credentials and hands the snapshot back in its Listing.
     """
     endpoint = check_endpoint(endpoint)
     slug = check_slug(slug or slug_from_endpoint(endpoint))
-    text, sha = snapshot(introspection)
     display = (name or "").strip() or slug
-    config: dict[str, Any] = {"endpoint": endpoint, "name": display, "introspectionHash": sha}
+    config: dict[str, Any] = {"endpoint": endpoint, "name": display}
+    blobs: dict[str, str] = {}
+    if introspection is not None:
+        text, sha = snapshot(introspection)
+        config["introspectionHash"] = sha
+        blobs[blob_key(sha)] = text
     if headers:
         config["headers"] = dict(headers)
     if query_params:
         config["queryParams"] = dict(query_params)
     config["authenticationTemplate"] = list(authentication_template or [])
-    schema_description = (introspection.get("__schema") or {}).get("description")
+    schema_description = ((introspection or {}).get("__schema") or {}).get("description")
     desc = ((description or "").strip() or (schema_description or "").strip() or display)
     row = {"slug": slug, "plugin_id": "graphql", "description": desc, "config": config}
-    return row, {blob_key(sha): text}
+    return row, blobs
 
 
 def preview(introspection: dict[str, Any]) -> dict[str, Any]:
@@ -141,5 +152,5 @@ async def load_schema(endpoint: str, *, schema_text: str | None = None,
                             timeout_s=timeout_s)
 
 
-__all__ = ["GraphqlSchemaError", "build_integration", "check_endpoint", "check_slug",
-           "header_template", "load_schema", "preview", "slug_from_endpoint"]
+__all__ = ["GraphqlInputError", "GraphqlSchemaError", "build_integration", "check_endpoint",
+           "check_slug", "header_template", "load_schema", "preview", "slug_from_endpoint"]
