@@ -202,32 +202,38 @@ def _app(server: LibraryServer) -> Any:
 
 
 @contextlib.contextmanager
-def running(**options: Any) -> Iterator[LibraryServer]:
-    """Serve the library on 127.0.0.1:<free port> in a thread; stop it on exit.
-
-    ``port`` may be given to bind a fixed port (the fixture's 47902, say); default 0.
-    """
+def serve_app(app: Any, port: int = 0) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1:<port> in a thread; yields its origin."""
     import uvicorn
 
-    port = options.pop("port", 0)
-    server = LibraryServer(**options)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     host, bound = sock.getsockname()
-    server.url = f"http://{host}:{bound}/graphql"
-    config = uvicorn.Config(_app(server), log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
+    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=lambda: asyncio.run(uv.serve(sockets=[sock])), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not uv.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("graphql test server did not start")
+            raise RuntimeError("test server did not start")
         time.sleep(0.01)
     try:
-        yield server
+        yield f"http://{host}:{bound}"
     finally:
         uv.should_exit = True
         thread.join(timeout=5)
         sock.close()
+
+
+@contextlib.contextmanager
+def running(**options: Any) -> Iterator[LibraryServer]:
+    """Serve the library on 127.0.0.1:<free port> in a thread; stop it on exit.
+
+    ``port`` may be given to bind a fixed port (the fixture's 47902, say); default 0.
+    """
+    port = options.pop("port", 0)
+    server = LibraryServer(**options)
+    with serve_app(_app(server), port) as origin:
+        server.url = f"{origin}/graphql"
+        yield server

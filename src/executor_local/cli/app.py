@@ -82,5 +82,9 @@ def _register() -> None:
     cli.add_command(daemon_cmd.daemon)
     cli.add_command(doctor_cmd.doctor)
 
+    from executor_local.cli import graphql_cmd
+
+    graphql_cmd.register(cli)  # after any `integrations` group, so it joins that one
+
 
 _register()
