@@ -248,9 +248,14 @@ def test_header_credentials_reach_introspection_and_calls() -> None:
         assert all(r["headers"]["authorization"] == f"Bearer {TOKEN}"
                    for r in server.requests)
         # A wrong token: the upstream's 401 as connection_rejected, without the secret.
-        setup.credentials = Credentials(method=method, values={"token": "wrong"})
+        setup.credentials = Credentials(method=method, values={"token": "wrong-token"})
         out = setup.call("query.authors", {})
         assert out["error"]["code"] == "connection_rejected" and out["error"]["status"] == 401
+        assert "wrong-token" not in json.dumps(out)  # the server echoed it; we do not
+        assert "[redacted]" in json.dumps(out)
+        with pytest.raises(GraphqlSchemaError) as info:
+            asyncio.run(load_schema(server.url, credentials=setup.credentials))
+        assert "wrong-token" not in str(info.value) and "HTTP 401" in str(info.value)
         # No value at all: refused before sending.
         before = server.count
         setup.credentials = Credentials(method=method, values={})
@@ -279,3 +284,30 @@ def test_build_integration_refuses_bad_input(lib: Setup) -> None:
         build_integration(lib.server.url, intro, slug="Bad Slug")
     with pytest.raises(ValueError, match="not a valid HTTP header name"):
         header_template(["Bad Header"])
+
+
+REDUCED_QUERY = """{ __schema { queryType { name } mutationType { name } types { kind name
+  fields { name args { name type { ...T } defaultValue } type { ...T } }
+  inputFields { name type { ...T } defaultValue } enumValues { name } } } }
+fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }"""
+
+
+def test_executor_reduced_snapshot_still_validates_select(lib: Setup) -> None:
+    """Executor keeps a reduced introspection (no directives, interfaces, deprecation):
+    a blob it wrote must still let us refuse a bad select locally."""
+    import httpx
+
+    reduced = httpx.post(lib.server.url, json={"query": REDUCED_QUERY}).json()["data"]
+    text, sha = snapshot(reduced)
+    config = {"endpoint": lib.server.url, "name": "library", "introspectionHash": sha,
+              "authenticationTemplate": []}
+    integration = Integration("library", "graphql", "library", config)
+    env = PluginEnv(blob={f"introspection/{sha}": text}.get)
+    before = lib.server.count
+    out = lib.call("query.books", {"select": "id nope"}, integration=integration, env=env)
+    assert out["error"]["code"] == "graphql_invalid_selection"
+    assert "Cannot query field 'nope'" in out["error"]["message"]
+    assert lib.server.count == before
+    out = lib.call("query.books", {"select": "id author { name }", "limit": 1},
+                   integration=integration, env=env)
+    assert out["data"] == {"books": [{"id": "b1", "author": {"name": "Ursula K. Le Guin"}}]}

@@ -180,7 +180,10 @@ def _app(server: LibraryServer) -> Any:
                                 "headers": dict(request.headers)})
         if server.token is not None and (
                 request.headers.get("authorization") != f"Bearer {server.token}"):
-            return JSONResponse({"errors": [{"message": "unauthorized"}]}, status_code=401)
+            # Echoes what it got, as careless servers do: the client must not pass it on.
+            got = request.headers.get("authorization")
+            return JSONResponse({"errors": [{"message": f"unauthorized (got {got})"}]},
+                                status_code=401)
         try:
             document = parse(body.get("query") or "")
         except GraphQLError as exc:

@@ -57,6 +57,14 @@ def with_query(endpoint: str, query_params: Mapping[str, str] | None) -> str:
     return str(httpx.URL(endpoint).copy_merge_params(dict(query_params)))
 
 
+def _scrub(text: str, secrets: list[str]) -> str:
+    """``text`` without any of the request's header or query values (an upstream may echo
+    the credential it refused; an exception may quote the URL)."""
+    for value in sorted((v for v in secrets if len(v) >= 4), key=len, reverse=True):
+        text = text.replace(value, "[redacted]")
+    return text
+
+
 def _first_error(body: Any) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("errors"), list):
         for err in body["errors"]:
@@ -92,13 +100,16 @@ async def introspect(endpoint: str, headers: Mapping[str, str] | None = None, *,
                                  code="invalid_endpoint") from exc
     except httpx.HTTPError as exc:
         raise GraphqlSchemaError(
-            f"cannot reach GraphQL endpoint {endpoint}: {type(exc).__name__}: {exc}",
-            code=UPSTREAM_UNREACHABLE, retryable=True) from exc
+            f"cannot reach GraphQL endpoint {endpoint}: {type(exc).__name__}: "
+            f"{_scrub(str(exc), [*(headers or {}).values(), *(query_params or {}).values()])}",
+            code=UPSTREAM_UNREACHABLE, retryable=True) from None
     try:
         body = response.json()
     except ValueError:
         body = None
     upstream = _first_error(body)
+    if upstream:
+        upstream = _scrub(upstream, [*(headers or {}).values(), *(query_params or {}).values()])
     if response.status_code != 200:
         detail = f": {upstream}" if upstream else ""
         if upstream and response.status_code not in (401, 403):

@@ -94,6 +94,9 @@ class GraphqlPlugin:
         # Snapshots fetched live, per (integration, endpoint): the "keep it" of lazy
         # introspection for configs that point at no blob.
         self._live: dict[tuple[str, str], dict[str, Any]] = {}
+        # Parsed snapshots by hash: one parse (and one schema build, cached on the object)
+        # per snapshot, not per call.
+        self._parsed: dict[str, dict[str, Any]] = {}
 
     def forget(self, slug: str) -> None:
         """Drop a kept snapshot (refresh, endpoint change, removal)."""
@@ -107,9 +110,16 @@ class GraphqlPlugin:
         config = integration.config
         sha = config.get("introspectionHash")
         if sha:
+            parsed = self._parsed.get(str(sha))
+            if parsed is not None:
+                return parsed, False
             text = env.blob(blob_key(str(sha)))
             if text:
-                return parse_introspection(text, source=f"blob introspection/{sha}"), False
+                parsed = parse_introspection(text, source=f"blob introspection/{sha}")
+                if len(self._parsed) >= 32:
+                    self._parsed.pop(next(iter(self._parsed)))
+                self._parsed[str(sha)] = parsed
+                return parsed, False
             log.warning("graphql %s: snapshot introspection/%s is missing; introspecting "
                         "the endpoint", integration.slug, sha)
         endpoint = str(config.get("endpoint") or "")
@@ -177,14 +187,15 @@ class GraphqlPlugin:
                         f"the schema of {slug} has no {kind} field {field_name!r}")
 
         args = dict(call.args or {})
-        unknown = sorted(k for k in args if k not in CONTROL_ARGS
-                         and k not in (binding.get("variableNames") or []))
+        names = list(binding.get("variableNames") or [])
+        unknown = sorted(k for k in args if k not in CONTROL_ARGS and k not in names)
         if unknown:
             return fail(INVALID_ARGUMENTS,
                         f"{slug}.{call.tool} has no argument {', '.join(map(repr, unknown))}; "
                         f"it takes {', '.join(binding.get('variableNames') or []) or 'none'}"
                         " (and select)")
-        select = args.get("select")
+        # A real field argument named `select` stays an argument (Executor's rule).
+        select = None if "select" in names else args.get("select")
         if select is not None and not isinstance(select, str):
             return fail(INVALID_ARGUMENTS, "select must be a string: a GraphQL selection set")
         select = (select or "").strip()
@@ -221,7 +232,8 @@ class GraphqlPlugin:
         return await request.post(str(call.integration.config.get("endpoint") or ""), document,
                                   variables, headers=headers, query_params=query,
                                   mutation=kind == "mutation", timeout_s=env.timeout_s,
-                                  max_bytes=env.max_response_bytes)
+                                  max_bytes=env.max_response_bytes,
+                                  secrets=list(call.credentials.values.values()))
 
     def _with_select(self, slug: str, tool: str, binding: dict[str, Any],
                      fresh: dict[str, Any] | None, select: str, gql_schema: Any) -> Any:

@@ -34,10 +34,37 @@ GRAPHQL_ERRORS = "graphql_errors"
 CONNECTION_REJECTED = "connection_rejected"
 
 
+def redact(envelope: Envelope, secrets: list[str]) -> Envelope:
+    """The envelope with every secret value replaced: an upstream may echo a credential in
+    its error body, and an exception text may quote a URL carrying a query-placed key."""
+    values = sorted({v for v in secrets if len(v) >= 4}, key=len, reverse=True)
+    if not values:
+        return envelope
+    text = json.dumps(envelope)
+    hit = False
+    for value in values:
+        quoted = json.dumps(value)[1:-1]
+        if quoted in text:
+            hit = True
+            text = text.replace(quoted, "[redacted]")
+    return json.loads(text) if hit else envelope
+
+
 async def post(endpoint: str, document: str, variables: dict[str, Any], *,
                headers: Mapping[str, str], query_params: Mapping[str, str],
-               mutation: bool, timeout_s: float, max_bytes: int) -> Envelope:
-    """Send ``document`` with ``variables``; always an envelope, never an exception."""
+               mutation: bool, timeout_s: float, max_bytes: int,
+               secrets: list[str] | None = None) -> Envelope:
+    """Send ``document`` with ``variables``; always an envelope, never an exception, and
+    never one that carries any of ``secrets``."""
+    out = await _post(endpoint, document, variables, headers=headers,
+                      query_params=query_params, mutation=mutation, timeout_s=timeout_s,
+                      max_bytes=max_bytes)
+    return redact(out, list(secrets or []))
+
+
+async def _post(endpoint: str, document: str, variables: dict[str, Any], *,
+                headers: Mapping[str, str], query_params: Mapping[str, str],
+                mutation: bool, timeout_s: float, max_bytes: int) -> Envelope:
     import httpx
 
     body: dict[str, Any] = {"query": document}
