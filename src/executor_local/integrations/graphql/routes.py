@@ -18,7 +18,8 @@ secret ones are auth-method placements filled by a connection (``POST /api/conne
 
 The handlers reach the catalog as ``request.app.state.services.catalog`` and use its
 ``add_integration``; reading and replacing a config use ``integration_config(slug)`` and
-``set_integration_config(slug, config)`` when the catalog has them.
+``set_integration_config(slug, config)`` when the catalog has them, else its row through the
+store.
 """
 
 from __future__ import annotations
@@ -131,6 +132,26 @@ async def _config_of(catalog: Any, slug: str) -> dict[str, Any] | None:
     return config if plugin_id == "graphql" and isinstance(config, dict) else None
 
 
+def _set_config(catalog: Any, slug: str, config: dict[str, Any]) -> None:
+    """Replace the integration's config: the catalog's own call when it has one, else the
+    row in place through the store (only ``config``/``updated_at`` change; tools, connections
+    and policies stay)."""
+    setter = getattr(catalog, "set_integration_config", None)
+    if callable(setter):
+        setter(slug, config)
+        return
+    import json
+
+    from executor_local.store import tables
+    from executor_local.store.ids import now_ms
+
+    with catalog.db.write() as conn:
+        tables.update(conn, "integration",
+                      {"config": json.dumps(config, separators=(",", ":")),
+                       "updated_at": now_ms()},
+                      "tenant = ? AND slug = ?", (catalog.tenant, slug))
+
+
 async def add_integration(request: Any) -> Any:
     from starlette.responses import JSONResponse
 
@@ -193,10 +214,8 @@ async def configure(request: Any) -> Any:
         methods = (normalize(body["authenticationTemplate"]) if mode == "replace" else
                    merge(list(config.get("authenticationTemplate") or []),
                          body["authenticationTemplate"]))
-        setter = getattr(catalog, "set_integration_config", None)
-        if not callable(setter):
-            return _error(501, "not_supported", "this build cannot change integration configs")
-        await asyncio.to_thread(setter, slug, {**config, "authenticationTemplate": methods})
+        await asyncio.to_thread(_set_config, catalog, slug,
+                                {**config, "authenticationTemplate": methods})
     except Exception as exc:
         return _from_exception(exc)
     return JSONResponse({"authenticationTemplate": methods})
