@@ -9,7 +9,6 @@ lists tools with the given credentials, as the core catalog does.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,6 +258,5 @@ def test_routes_module_imports_nothing_heavy() -> None:
     code = ("import sys, executor_local.integrations.graphql, executor_local.cli.app;"
             "print([m for m in ('httpx', 'graphql', 'starlette') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).parent)
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"
-    asyncio.run(asyncio.sleep(0))
