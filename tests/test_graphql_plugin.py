@@ -311,3 +311,58 @@ def test_executor_reduced_snapshot_still_validates_select(lib: Setup) -> None:
     out = lib.call("query.books", {"select": "id author { name }", "limit": 1},
                    integration=integration, env=env)
     assert out["data"] == {"books": [{"id": "b1", "author": {"name": "Ursula K. Le Guin"}}]}
+
+
+RICH_SDL = '''
+scalar DateTime
+interface Node { id: ID! }
+type User implements Node { id: ID! login: String! joined: DateTime old: String @deprecated }
+type Bot implements Node { id: ID! model: String }
+union Actor = User | Bot
+enum Sort { NEW OLD @deprecated(reason: "use NEW") }
+input Filter { ids: [[ID!]!] sort: Sort = NEW }
+type Query {
+  node(id: ID!): Node
+  actors(filter: Filter, first: Int = 10): [Actor!]!
+  me: User
+  legacy: String @deprecated
+  grid: [[Int]]
+}
+'''
+
+
+def test_interfaces_unions_scalars_nested_lists_deprecations() -> None:
+    from executor_local.integrations.graphql import tools as gtools
+
+    listing = gtools.listing(schema_from_file(RICH_SDL))
+    tools = {t.name: t for t in listing.tools}
+    assert sorted(tools) == ["query.actors", "query.grid", "query.me", "query.node"]
+    assert tools["query.node"].binding["operationString"] == (
+        "query($id: ID!) { node(id: $id) { id } }")
+    assert tools["query.actors"].binding["operationString"] == (
+        "query($filter: Filter, $first: Int) { actors(filter: $filter, first: $first) "
+        "{ __typename } }")
+    assert tools["query.me"].binding["operationString"] == "query { me { id login joined } }"
+    assert tools["query.grid"].binding["operationString"] == "query { grid }"
+    assert listing.definitions["Filter"]["properties"]["ids"] == {
+        "type": "array", "items": {"type": "array", "items": {"type": "string"}}}
+    assert listing.definitions["Sort"]["enum"] == ["NEW"]
+    assert "required" not in tools["query.actors"].input_schema
+    assert tools["query.me"].description == "GraphQL query: me -> User"
+
+
+def test_query_placed_key_and_static_headers() -> None:
+    method = {"slug": "query", "kind": "apikey",
+              "placements": [{"carrier": "query", "name": "api_key"}]}
+    creds = Credentials(method=method, values={"token": TOKEN})
+    with running() as server:
+        setup = Setup(server, credentials=creds)
+        config = {**setup.integration.config, "headers": {"X-Client": "tests"},
+                  "queryParams": {"v": "2"}}
+        integration = Integration("library", "graphql", "", config)
+        out = setup.call("query.authors", {}, integration=integration)
+        assert out["ok"] is True
+        sent = server.requests[-1]
+        assert sent["params"] == {"api_key": TOKEN, "v": "2"}
+        assert sent["headers"]["x-client"] == "tests"
+        assert server.requests[0]["params"] == {"api_key": TOKEN}  # introspection too

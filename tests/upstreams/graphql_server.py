@@ -177,7 +177,8 @@ def _app(server: LibraryServer) -> Any:
         except ValueError:
             return JSONResponse({"errors": [{"message": "body is not JSON"}]}, status_code=400)
         server.requests.append({"query": body.get("query"), "variables": body.get("variables"),
-                                "headers": dict(request.headers)})
+                                "headers": dict(request.headers),
+                                "params": dict(request.query_params)})
         if server.token is not None and (
                 request.headers.get("authorization") != f"Bearer {server.token}"):
             # Echoes what it got, as careless servers do: the client must not pass it on.

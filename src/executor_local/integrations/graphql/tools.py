@@ -96,7 +96,8 @@ def definitions(types: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 d["description"] = t["description"]
             defs[name] = d
         elif t.get("kind") == "ENUM" and t.get("enumValues") is not None:
-            d = {"type": "string", "enum": [v["name"] for v in t["enumValues"]]}
+            d = {"type": "string", "enum": [v["name"] for v in t["enumValues"]
+                                            if not v.get("isDeprecated")]}
             if t.get("description"):
                 d["description"] = t["description"]
             defs[name] = d
@@ -118,6 +119,7 @@ def default_selection(ref: dict[str, Any] | None, types: dict[str, dict[str, Any
         return "{ __typename }"
     leaves = [f["name"] for f in target["fields"]
               if not f["name"].startswith("__") and not _required_arg(f)
+              and not f.get("isDeprecated")
               and (types.get(unwrap(f.get("type"))) or {}).get("kind") not in COMPOSITE]
     return f"{{ {' '.join(leaves)} }}" if leaves else "{ __typename }"
 
@@ -178,7 +180,8 @@ def root_fields(introspection: dict[str, Any]) -> list[tuple[str, dict[str, Any]
         name = (schema.get(key) or {}).get("name")
         root = types.get(name) if name else None
         for f in (root or {}).get("fields") or []:
-            if not f["name"].startswith("__"):
+            # Deprecated fields give no tool, as Executor's introspection leaves them out.
+            if not f["name"].startswith("__") and not f.get("isDeprecated"):
                 out.append((kind, f))
     return out
 
