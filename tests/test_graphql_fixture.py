@@ -131,6 +131,13 @@ def test_mixed_fixture_graphql_callable(tmp_path: Path) -> None:
             assert props == ((schema or {}).get("properties") or {}), name
             assert listed[name].input_schema.get("required") == (schema or {}).get("required")
         assert {k: listing.definitions[k] for k in stored_defs} == stored_defs
+        # Listing again is a refresh: it introspects again (the schema may have changed),
+        # and the calls after it use that snapshot.
+        before = server.count
+        asyncio.run(fresh.list_tools(integration, creds, env))
+        assert server.count == before + 1
+        call("query.authors", {})
+        assert server.count == before + 2
         # With the snapshot stored, listing and calling need no introspection at all.
         stored = Integration(slug, "graphql", description, listing.config)
         before = server.count

@@ -104,9 +104,11 @@ class GraphqlPlugin:
             del self._live[key]
 
     async def introspection(self, integration: Integration, credentials: Credentials,
-                            env: PluginEnv) -> tuple[dict[str, Any], bool]:
+                            env: PluginEnv, *, fresh: bool = False) -> tuple[dict[str, Any], bool]:
         """The integration's introspection and whether it was fetched live just now (so
-        the caller may store it). Raises GraphqlSchemaError when none can be had."""
+        the caller may store it). ``fresh`` skips the kept live snapshot (a listing is a
+        refresh: the upstream schema may have changed). Raises GraphqlSchemaError when none
+        can be had."""
         config = integration.config
         sha = config.get("introspectionHash")
         if sha:
@@ -128,7 +130,7 @@ class GraphqlPlugin:
                 f"GraphQL integration {integration.slug!r} has no endpoint and no schema",
                 code="invalid_config")
         key = (integration.slug, endpoint)
-        kept = self._live.get(key)
+        kept = None if fresh else self._live.get(key)
         if kept is not None:
             return kept, False
         headers, query = request_auth(config, credentials)
@@ -139,7 +141,7 @@ class GraphqlPlugin:
 
     async def list_tools(self, integration: Integration, credentials: Credentials,
                          env: PluginEnv) -> Listing:
-        intro, fetched = await self.introspection(integration, credentials, env)
+        intro, fetched = await self.introspection(integration, credentials, env, fresh=True)
         listing = gtools.listing(intro)
         if not fetched:
             return listing
