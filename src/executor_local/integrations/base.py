@@ -78,6 +78,12 @@ class Listing:
     tools: list[ToolSpec]
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # What the plugin learned that the catalog should keep (optional, may be ignored): blobs
+    # to put in the integration's plugin namespace (key -> text), and the integration config
+    # to store in place of the current one (GraphQL: a lazily introspected snapshot and the
+    # config pointing at it, so the next boot needs no network).
+    blobs: dict[str, str] = field(default_factory=dict)
+    config: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
