@@ -20,7 +20,7 @@ from executor_local.integrations.base import Credentials, Integration, PluginEnv
 from executor_local.integrations.mcp import McpListError, McpPlugin, build_integration
 from executor_local.integrations.mcp.add import credentials_for, preview
 from executor_local.integrations.mcp.pool import SessionPool
-from upstreams.mcp_upstream import HttpUpstream, UpstreamState, stdio_command
+from upstreams.mcp_upstream import HttpUpstream, stdio_command
 
 SECRET = "s3cr3t-header-value-4f9a"
 ENV = PluginEnv(blob=lambda _key: None, timeout_s=20.0)

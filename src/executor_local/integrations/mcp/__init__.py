@@ -10,4 +10,10 @@ from __future__ import annotations
 from executor_local.integrations.mcp.add import build_integration, preview
 from executor_local.integrations.mcp.plugin import McpListError, McpPlugin, plugin
 
-__all__ = ["McpListError", "McpPlugin", "build_integration", "plugin", "preview"]
+__all__ = ["McpListError", "McpPlugin", "build_integration", "create_plugin", "plugin",
+           "preview"]
+
+
+def create_plugin() -> McpPlugin:
+    """What ``integrations/registry.py`` calls: the daemon's one MCP plugin (one pool)."""
+    return plugin()

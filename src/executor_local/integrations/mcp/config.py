@@ -91,19 +91,12 @@ def _string_map(value: Any, where: str) -> dict[str, str]:
     return out
 
 
-def _method(config: dict[str, Any], credentials: Credentials) -> dict[str, Any] | None:
-    """The auth method the connection binds: its own, else the config's one by slug."""
-    if credentials.method:
-        return credentials.method
-    return None
-
-
 def target_for(config: dict[str, Any], credentials: Credentials) -> Target:
     """The dial target of ``config`` with ``credentials`` applied; McpConfigError if unusable."""
     if not isinstance(config, dict):
         raise McpConfigError("config", "must be an object")
     headers, query, env = placements(credentials)
-    method = _method(config, credentials) or {}
+    method = credentials.method or {}
     if method.get("kind") == "stdio_env":
         for var in method.get("vars") or []:
             if isinstance(var, str) and var in credentials.values:
@@ -177,8 +170,9 @@ def build_config(request: dict[str, Any]) -> dict[str, Any]:
     """The stored config for an add request, validated; secrets are named, never carried.
 
     ``request``: ``{"endpoint", "remoteTransport"?, "headers"?: {name: static value},
-    "secretHeaders"?: [name], "queryParams"?, "secretQueryParams"?: [name]}`` or
-    ``{"command", "args"?, "env"?: {name: static value}, "secretEnv"?: [name], "cwd"?}``.
+    "secretHeaders"?: [name], "queryParams"?, "secretQueryParams"?: [name], "auth"?:
+    {"kind": "header", "headerName", "prefix"?}}`` or ``{"command", "args"?, "env"?: {name:
+    static value}, "secretEnv"?|"envVars"?: [name], "cwd"?}``.
     Executor's own shapes (``transport``, ``authenticationTemplate``) are accepted as they are.
     """
     if not isinstance(request, dict):
@@ -228,8 +222,17 @@ def _remote_config(request: dict[str, Any], endpoint: str) -> dict[str, Any]:
     if isinstance(request.get("authenticationTemplate"), list):
         config["authenticationTemplate"] = request["authenticationTemplate"]
         return config
-    found = [("header", n) for n in _names(request.get("secretHeaders"), "secretHeaders",
-                                            _HEADER_NAME)]
+    prefixes: dict[str, str] = {}
+    secret_headers = _names(request.get("secretHeaders"), "secretHeaders", _HEADER_NAME)
+    auth = request.get("auth")
+    if isinstance(auth, dict) and auth.get("kind") == "header":  # Executor's shorthand
+        name = auth.get("headerName")
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise McpConfigError("auth.headerName", "must be a header name")
+        secret_headers.append(name)
+        if isinstance(auth.get("prefix"), str) and auth["prefix"]:
+            prefixes[name] = auth["prefix"]
+    found = [("header", n) for n in dict.fromkeys(secret_headers)]
     found += [("query", n) for n in _names(request.get("secretQueryParams"),
                                            "secretQueryParams", re.compile(r"^[^&=#\s]+$"))]
     if not found:
@@ -239,6 +242,8 @@ def _remote_config(request: dict[str, Any], endpoint: str) -> dict[str, Any]:
     places = []
     for carrier, name in found:
         place: dict[str, Any] = {"carrier": carrier, "name": name}
+        if carrier == "header" and name in prefixes:
+            place["prefix"] = prefixes[name]
         if len(found) > 1:
             place["variable"] = _variable(name, taken)
         places.append(place)
@@ -272,6 +277,8 @@ def _stdio_config(request: dict[str, Any]) -> dict[str, Any]:
         config["authenticationTemplate"] = request["authenticationTemplate"]
         return config
     secret = _names(request.get("secretEnv"), "secretEnv", _ENV_NAME)
+    secret += [n for n in _names(request.get("envVars"), "envVars", _ENV_NAME)  # Executor's
+               if n not in secret]
     clash = sorted(set(secret) & set(env))
     if clash:
         raise McpConfigError("secretEnv", f"{', '.join(clash)} also given a static value")
