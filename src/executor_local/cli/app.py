@@ -82,5 +82,9 @@ def _register() -> None:
     cli.add_command(daemon_cmd.daemon)
     cli.add_command(doctor_cmd.doctor)
 
+    from executor_local.cli import mcp_cmd
+
+    mcp_cmd.register(cli)
+
 
 _register()
