@@ -20,7 +20,7 @@ from executor_local.integrations.base import Credentials, Integration, PluginEnv
 from executor_local.integrations.mcp import McpListError, McpPlugin, build_integration
 from executor_local.integrations.mcp.add import credentials_for, preview
 from executor_local.integrations.mcp.pool import SessionPool
-from upstreams.mcp_upstream import HttpUpstream, stdio_command
+from upstreams.mcp_upstream import HttpUpstream, serve_http, stdio_command
 
 SECRET = "s3cr3t-header-value-4f9a"
 ENV = PluginEnv(blob=lambda _key: None, timeout_s=20.0)
@@ -441,3 +441,48 @@ def test_calls_from_another_thread_run_on_the_pool_loop(upstream: HttpUpstream) 
     run(main())
     assert [r["data"]["result"] for r in results] == ["loop", "thread"]
     assert len(upstream.state.sessions) == 1
+
+
+def test_a_restarted_http_server_gets_a_new_session_transparently() -> None:
+    first = serve_http()
+    plugin = McpPlugin()
+    integration = remote("up", first.url)
+    servers = [first]
+
+    async def go() -> Any:
+        try:
+            before = await plugin.invoke(call(integration, "echo", {"text": "a"}), ENV)
+            first.stop()
+            servers.append(serve_http(port=first.port))  # same URL, no memory of the session
+            after = await plugin.invoke(call(integration, "echo", {"text": "b"}), ENV)
+            return before, after
+        finally:
+            await plugin.close()
+
+    try:
+        before, after = run(go())
+    finally:
+        servers[-1].stop()
+    assert before["ok"] and after == {"ok": True, "data": {"result": "b"}}
+    assert servers[-1].state.counts["call:echo"] == 1  # resent once, on the new session
+
+
+def test_secret_values_are_scrubbed_from_stderr(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="executor.mcp.leaky")
+    plugin = McpPlugin()
+    integration = stdio("leaky", authenticationTemplate=[
+        {"slug": "env", "kind": "stdio_env", "vars": ["UPSTREAM_TOKEN"]}])
+    creds = Credentials(method=integration.config["authenticationTemplate"][0],
+                        values={"UPSTREAM_TOKEN": SECRET})
+
+    async def go() -> Any:
+        try:
+            return await plugin.invoke(call(integration, "leak_env_to_stderr",
+                                            {"name": "UPSTREAM_TOKEN"}, creds), ENV)
+        finally:
+            await plugin.close()
+
+    assert run(go())["ok"]
+    wait_until(lambda: "the value of UPSTREAM_TOKEN is" in caplog.text)
+    assert "the value of UPSTREAM_TOKEN is ***" in caplog.text
+    assert SECRET not in caplog.text

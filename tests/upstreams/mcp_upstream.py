@@ -114,6 +114,12 @@ def build_server(state: UpstreamState, *, name: str = "test-upstream") -> Any:
         sys.stderr.flush()
         return lines
 
+    @server.tool(description="Write an env var's value to stderr (secret scrubbing tests)")
+    def leak_env_to_stderr(name: str) -> bool:
+        sys.stderr.write(f"the value of {name} is {os.environ.get(name)}\n")
+        sys.stderr.flush()
+        return True
+
     @server.tool(description="Request counts and the process id")
     def stats() -> dict[str, Any]:
         return state.snapshot()
@@ -171,17 +177,17 @@ def http_app(state: UpstreamState, server: Any | None = None) -> Any:
 class HttpUpstream:
     """The upstream served by uvicorn in a thread on 127.0.0.1, port 0."""
 
-    def __init__(self, state: UpstreamState | None = None) -> None:
+    def __init__(self, state: UpstreamState | None = None, port: int = 0) -> None:
         import uvicorn
 
         self.state = state or UpstreamState()
         self.server_obj = build_server(self.state)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(http_app(self.state, self.server_obj), log_level="warning",
-                                lifespan="on")
+                                lifespan="on", timeout_graceful_shutdown=1)
         self.uvicorn = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.uvicorn.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)
@@ -215,8 +221,9 @@ class HttpUpstream:
         self.stop()
 
 
-def serve_http(state: UpstreamState | None = None) -> HttpUpstream:
-    return HttpUpstream(state).start()
+def serve_http(state: UpstreamState | None = None, port: int = 0) -> HttpUpstream:
+    """Start one; ``port`` reuses a stopped upstream's port (a server restart)."""
+    return HttpUpstream(state, port).start()
 
 
 def stdio_command() -> tuple[str, list[str]]:

@@ -43,6 +43,7 @@ class RemoteTarget:
     url: str  # endpoint with the query parameters (static and secret) applied
     transport: str  # streamable-http | sse | auto
     headers: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()  # the connection's values, to scrub from messages
 
     def __repr__(self) -> str:  # headers and query may carry secrets
         return f"RemoteTarget({redact_url(self.url)!r}, {self.transport}, {sorted(self.headers)})"
@@ -56,6 +57,7 @@ class StdioTarget:
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
+    secrets: tuple[str, ...] = ()  # the connection's values, to scrub from stderr and errors
 
     def __repr__(self) -> str:  # env may carry secrets
         return f"StdioTarget({self.command!r}, {list(self.args)!r}, env={sorted(self.env)})"
@@ -115,7 +117,8 @@ def target_for(config: dict[str, Any], credentials: Credentials) -> Target:
         if cwd is not None and not isinstance(cwd, str):
             raise McpConfigError("config.cwd", "must be a string")
         merged = {**_string_map(config.get("env"), "config.env"), **env}
-        return StdioTarget(command=command, args=tuple(args), env=merged, cwd=cwd or None)
+        return StdioTarget(command=command, args=tuple(args), env=merged, cwd=cwd or None,
+                           secrets=_secret_values(credentials))
     endpoint = config.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise McpConfigError("config.endpoint", "a remote MCP integration needs an endpoint URL")
@@ -126,7 +129,23 @@ def target_for(config: dict[str, Any], credentials: Credentials) -> Target:
     all_headers = {**_string_map(config.get("headers"), "config.headers"), **headers}
     all_query = {**_string_map(config.get("queryParams"), "config.queryParams"), **query}
     return RemoteTarget(url=with_query(endpoint.strip(), all_query), transport=transport,
-                        headers=all_headers)
+                        headers=all_headers, secrets=_secret_values(credentials))
+
+
+def _secret_values(credentials: Credentials) -> tuple[str, ...]:
+    # longest first, so a value containing another is scrubbed whole; short ones are skipped
+    # (scrubbing "1" would mangle every message)
+    return tuple(sorted({v for v in credentials.values.values() if len(v) >= 4},
+                        key=len, reverse=True))
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret value (and its URL-encoded form) replaced by ``***``."""
+    from urllib.parse import quote
+
+    for value in secrets:
+        text = text.replace(value, "***").replace(quote(value, safe=""), "***")
+    return text
 
 
 def with_query(url: str, query: dict[str, str]) -> str:

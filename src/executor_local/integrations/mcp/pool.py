@@ -230,7 +230,11 @@ class SessionPool:
     async def use(self, key: str, slug: str, target: Target, log_name: str, timeout: float,
                   work: Callable[[Opened], Awaitable[T]], *, connection: str | None = None,
                   retry_gone: bool = False) -> T:
-        """Run ``work(opened)`` on a pooled session (opened or reopened as needed)."""
+        """Run ``work(opened)`` on a pooled session (opened or reopened as needed).
+
+        A request the server never saw (it forgot the session) is sent again on a new one;
+        ``retry_gone`` also resends after a dropped connection (for idempotent reads).
+        """
         async def run() -> T:
             for attempt in (1, 2):
                 entry = await self._session(key, slug, target, log_name, timeout)
@@ -242,15 +246,15 @@ class SessionPool:
                     result = await work(entry.opened)  # type: ignore[arg-type]
                 except Exception as exc:
                     gone = _is_gone(exc)
-                    if gone:
-                        entry.dead = True
-                        entry.wake.set()
-                    if gone and retry_gone and attempt == 1:
+                    if gone is None:
+                        raise
+                    entry.dead = True
+                    entry.wake.set()
+                    reason, resendable = gone
+                    if (resendable or retry_gone) and attempt == 1:
                         continue
-                    if gone:
-                        raise SessionGone(f"the MCP session ended during the request: "
-                                          f"{gone}") from None
-                    raise
+                    raise SessionGone(f"the MCP session ended during the request: "
+                                      f"{reason}") from None
                 finally:
                     entry.inflight -= 1
                     entry.last_used = self._clock()
@@ -331,15 +335,17 @@ class SessionPool:
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(shut(), loop))
 
 
-def _is_gone(exc: BaseException) -> str | None:
-    """Why ``exc`` means the session is unusable (closed, or unknown to the server), or None."""
+def _is_gone(exc: BaseException) -> tuple[str, bool] | None:
+    """Why ``exc`` means the session is unusable, and whether the request can be sent again
+    on a new session (the server never saw it), or None when the session is fine."""
     from mcp.shared.exceptions import MCPError
 
     if isinstance(exc, MCPError):
-        if exc.code == -32000:  # CONNECTION_CLOSED
-            return "connection closed"
-        if "session terminated" in (exc.message or "").lower():
-            return "the server no longer knows the session"
+        if exc.code == -32000:  # CONNECTION_CLOSED: the request may have run
+            return "connection closed", False
+        message = (exc.message or "").lower()
+        if "session terminated" in message or "session not found" in message:  # HTTP 404
+            return "the server no longer knows the session", True
     return None
 
 

@@ -19,7 +19,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from executor_local.integrations.mcp.config import RemoteTarget, StdioTarget, Target, redact_url
+from executor_local.integrations.mcp.config import (
+    RemoteTarget,
+    StdioTarget,
+    Target,
+    redact_url,
+    scrub,
+)
 
 CLIENT_NAME = "executor-local"
 
@@ -96,7 +102,9 @@ class StderrPump:
     whatever the event loop is doing, or a chatty server blocks on a full pipe."""
 
     def __init__(self, logger: logging.Logger, *, max_line: int = 2000, burst: int = 50,
-                 window: float = 10.0, max_total: int = 1024 * 1024) -> None:
+                 window: float = 10.0, max_total: int = 1024 * 1024,
+                 secrets: tuple[str, ...] = ()) -> None:
+        self.secrets = secrets
         self.read_fd, self.write_fd = os.pipe()
         self.logger = logger
         self.max_line, self.burst, self.window, self.max_total = max_line, burst, window, max_total
@@ -123,7 +131,8 @@ class StderrPump:
                     if suppressed:
                         self.logger.warning("(%d stderr lines suppressed)", suppressed)
                     window_start, in_window, suppressed = now, 0, 0
-                line = raw[: self.max_line].decode("utf-8", "replace").rstrip()
+                line = scrub(raw[: self.max_line].decode("utf-8", "replace").rstrip(),
+                             self.secrets)
                 if total >= self.max_total or in_window >= self.burst:
                     suppressed += 1
                     self.lines_suppressed += 1
@@ -179,7 +188,7 @@ def _refusal(target: RemoteTarget, seen: dict[str, int], exc: BaseException) -> 
     if status is not None and status >= 400:
         return ConnectError(f"{where} answered HTTP {status} to the MCP handshake", status=status,
                             retryable=status >= 500 or status == 429)
-    detail = _describe(exc).replace(target.url, where)
+    detail = scrub(_describe(exc).replace(target.url, where), target.secrets)
     return ConnectError(f"could not connect to the MCP server at {where}: {detail}")
 
 
@@ -290,7 +299,7 @@ async def _open_stdio(target: StdioTarget, log_name: str,
                       timeout_s: float) -> AsyncIterator[Opened]:
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    pump = StderrPump(logging.getLogger(log_name))
+    pump = StderrPump(logging.getLogger(log_name), secrets=target.secrets)
     pump.start()
     params = StdioServerParameters(command=target.command, args=list(target.args),
                                    env=dict(target.env) or None, cwd=target.cwd)
@@ -308,8 +317,8 @@ async def _open_stdio(target: StdioTarget, log_name: str,
             raise ConnectError(f"could not start {target.command!r}: {exc.strerror}",
                                retryable=False) from None
         raise ConnectError(f"the stdio MCP server {target.command!r} did not complete the "
-                           f"handshake: {_describe(exc)} (its stderr is in the daemon log, "
-                           f"logger {log_name})") from None
+                           f"handshake: {scrub(_describe(exc), target.secrets)} (its stderr "
+                           f"is in the daemon log, logger {log_name})") from None
     try:
         yield _opened(session, result, "stdio")
     finally:
