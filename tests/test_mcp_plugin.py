@@ -81,10 +81,12 @@ def test_http_lists_tools_as_executor_names_them(upstream: HttpUpstream) -> None
     assert by_name["echo"].annotations == {"requiresApproval": False,
                                            "mcp": {"toolName": "echo"}}
     # plugin_storage ``binding`` rows exactly as the 1.5.9 fixture shows them
-    binding = by_name["echo"].binding
+    binding = plugin.storage_data("up", "echo", by_name["echo"].binding)
     assert binding["namespace"] == "up" and binding["toolId"] == "up.echo"
     assert binding["binding"]["toolId"] == "echo" and binding["binding"]["toolName"] == "echo"
     assert binding["binding"]["inputSchema"]["properties"]["text"]["type"] == "string"
+    assert {"toolId", "toolName", "description", "inputSchema"} <= set(binding["binding"]) <= {
+        "toolId", "toolName", "description", "inputSchema", "outputSchema", "annotations"}
     assert listing.warnings == []
 
 

@@ -89,6 +89,11 @@ class McpPlugin:
 
     # -- the Plugin contract -----------------------------------------------------------------
 
+    def storage_data(self, integration: str, tool: str, binding: dict[str, Any]
+                     ) -> dict[str, Any]:
+        """The plugin_storage document for a tool's binding (Executor's MCP shape)."""
+        return mcp_tools.storage_document(integration, tool, binding)
+
     async def list_tools(self, integration: Integration, credentials: Credentials,
                          env: PluginEnv) -> Listing:
         """The server's tools; when a refresh fails, the last good list with a warning.

@@ -40,6 +40,7 @@ def tool_specs(namespace: str, listed: list[dict[str, Any]]) -> list[ToolSpec]:
 
 
 def spec_for(namespace: str, tool_id: str, name: str, tool: dict[str, Any]) -> ToolSpec:
+    """One tool; ``binding`` is the inner binding (``storage_document`` wraps it)."""
     upstream = {k: v for k, v in (tool.get("annotations") or {}).items() if v is not None}
     destructive = (upstream.get("destructiveHint") is True
                    and upstream.get("readOnlyHint") is not True)
@@ -60,8 +61,13 @@ def spec_for(namespace: str, tool_id: str, name: str, tool: dict[str, Any]) -> T
         binding["annotations"] = upstream
     return ToolSpec(name=tool_id, description=description, input_schema=input_schema,
                     output_schema=tool.get("outputSchema"), annotations=annotations,
-                    binding={"namespace": namespace, "toolId": f"{namespace}.{tool_id}",
-                             "binding": binding})
+                    binding=binding)
+
+
+def storage_document(namespace: str, tool_id: str, binding: dict[str, Any]) -> dict[str, Any]:
+    """The ``plugin_storage`` (collection ``binding``) document, as the 1.5.9 fixture holds it:
+    ``{"namespace", "toolId": "<namespace>.<tool>", "binding": {toolId, toolName, ...}}``."""
+    return {"namespace": namespace, "toolId": f"{namespace}.{tool_id}", "binding": binding}
 
 
 def upstream_name(tool: str, binding: dict[str, Any] | None,

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from executor_local.server.http import body, reply, services, sync
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from executor_local.errors import InvalidInput, NotFound, UpstreamFailed
+from executor_local.server.http import body, reply, services, sync
 
 CONNECTION = "main"
 
