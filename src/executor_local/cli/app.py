@@ -103,5 +103,9 @@ def _register_catalog() -> None:
 
     graphql_cmd.register(cli)  # after any `integrations` group, so it joins that one
 
+    from executor_local.cli import mcp_cmd
+
+    mcp_cmd.register(cli)
+
 
 _register()
