@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("catalog_util", reason="the catalog core (branch core) is not merged yet")
-from catalog_util import Api, SourceDaemon  # noqa: E402
-from upstreams.graphql_server import running  # noqa: E402
+from catalog_util import Api, SourceDaemon
+from upstreams.graphql_server import running
 
 _ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = next((p / "fixtures" / "executor-1.5.9-migrated" / "mixed" for p in (
