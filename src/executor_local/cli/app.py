@@ -99,5 +99,13 @@ def _register_catalog() -> None:
                     policies_cmd.policies):
         cli.add_command(command)
 
+    from executor_local.cli import graphql_cmd
+
+    graphql_cmd.register(cli)  # after any `integrations` group, so it joins that one
+
+    from executor_local.cli import mcp_cmd
+
+    mcp_cmd.register(cli)
+
 
 _register()
