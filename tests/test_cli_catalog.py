@@ -183,8 +183,26 @@ paths:
     out = json.loads(cli("call", "echo_service.org.main.echo.echoBack", '{"q": "hi"}').stdout)
     assert out["query"] == [["q", "hi"]]
     cli("connections", "add", "echo_service", "--name", "second")
-    refreshed = cli("integrations", "refresh", "echo_service").stdout
+    refreshed = cli("integrations", "refresh", "echo_service")
+    assert "nothing to fetch again" in refreshed.stderr
+    refreshed = refreshed.stdout
     assert "org/main: 1 tools" in refreshed and "org/second: 1 tools" in refreshed
     cli("connections", "remove", "echo_service", "second")
     names = [c["name"] for c in json.loads(cli("connections", "list", "--json").stdout)]
     assert names == ["main"]
+
+
+def test_refresh_fetches_a_changed_spec_and_relists_every_connection(daemon_cli, petstore):
+    _daemon, cli = daemon_cli
+    cli("integrations", "add-openapi", petstore.spec_url, "--slug", "pets")
+    cli("connections", "add", "pets", "--template", "apikey-0", "--value-stdin", stdin=API_KEY)
+    same = cli("integrations", "refresh", "pets").stdout
+    assert same.startswith("The spec is unchanged (15 tools)") and "org/main: 15 tools" in same
+    petstore.extra_paths = ("  /toys:\n    get:\n      tags: [toys]\n      operationId: listToys\n"
+                            "      responses: {'200': {description: ok}}\n")
+    changed = cli("integrations", "refresh", "pets").stdout
+    assert changed.startswith("The spec changed (16 tools)") and "org/main: 16 tools" in changed
+    assert "pets.org.main.toys.listToys" in cli("call", "pets.org.main", "--help",
+                                                "--match", "toys").stdout
+    config = json.loads(cli("--json", "integrations", "list").stdout)
+    assert [i["canRefresh"] for i in config if i["slug"] == "pets"] == [True]
