@@ -377,3 +377,16 @@ def test_ref_loops_end_with_a_warning_not_a_hang():
     assert any("cycle" in w for w in listing.warnings)
     assert listing.definitions["Node"]["properties"]["children"]["items"] == {
         "$ref": "#/$defs/Node"}
+
+
+def test_a_migrated_url_blob_that_does_not_answer_is_a_clear_envelope(tmp_path):
+    config, binding = _fixture_rows(tmp_path)
+    url = f"http://127.0.0.1:{_closed_port()}/openapi.json"
+    blobs = {f"spec/{config['specHash']}": url}
+    integration = Integration("petstore", "openapi", "Fixture Petstore", config)
+    creds = Credentials(method={"slug": "apiKey"}, values={"token": API_KEY})
+    call = ToolCall(integration, "petstoreApiKey", "pets.listPets", {}, binding, None, creds)
+    out = run(plugin.invoke(call, env_for(blobs)))
+    assert out["ok"] is False and out["error"]["code"] == "invalid_configuration"
+    assert f"Could not fetch the OpenAPI document from {url}" in out["error"]["message"]
+    assert out["error"]["retryable"] is True
