@@ -139,8 +139,9 @@ def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.splitlines())
 
 
-def tool_paths(api: Api, query: str | None = None) -> list[dict[str, Any]]:
-    items = api.get("/tools", query=query)
+def tool_paths(api: Api, query: str | None = None, integration: str | None = None
+               ) -> list[dict[str, Any]]:
+    items = api.get("/tools", query=query, integration=integration)
     items = items.get("items", items.get("tools", [])) if isinstance(items, dict) else items
     out = []
     for item in items or []:
@@ -151,7 +152,10 @@ def tool_paths(api: Api, query: str | None = None) -> list[dict[str, Any]]:
 
 
 def help_for(ctx: Context, api: Api, prefix: str, match: str | None, limit: int) -> None:
-    items = tool_paths(api)
+    # One integration's tools when the prefix names one (a big catalog stays on the server).
+    items = tool_paths(api, integration=prefix.split(".", 1)[0]) if prefix else []
+    if not items:
+        items = tool_paths(api)
     paths = [i["path"] for i in items]
     if prefix in paths:
         view = api.get("/tools/schema", address=f"tools.{prefix}")
