@@ -225,6 +225,33 @@ components:
         message: {{type: string}}
 """
 
+# A second spec on the same server, for request bodies of every kind (kept apart so the main
+# spec's tool count stays what other tests expect).
+BODIES_SPEC = """\
+openapi: 3.0.3
+info: {{title: Bodies, version: '1'}}
+servers: [{{url: '{server}'}}]
+paths:
+  /echo-body:
+    post:
+      tags: [bodies]
+      operationId: echoBody
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            schema: {{type: object}}
+            encoding: {{tags: {{explode: false}}}}
+          multipart/form-data:
+            schema: {{type: object}}
+            encoding: {{meta: {{contentType: application/json}}}}
+          application/octet-stream:
+            schema: {{type: string, format: binary}}
+          text/plain:
+            schema: {{type: string}}
+      responses: {{'200': {{description: what arrived}}}}
+"""
+
 HUGE_BYTES = 24 * 1024 * 1024
 
 
@@ -301,6 +328,16 @@ def _app(server: PetstoreServer) -> Any:
                              "headers": dict(request.headers),
                              "cookies": dict(request.cookies)})
 
+    async def bodies_spec(request: Request) -> Response:
+        return PlainTextResponse(BODIES_SPEC.format(server=server.url),
+                                 media_type="application/yaml")
+
+    async def echo_body(request: Request) -> Response:
+        raw = await request.body()
+        return JSONResponse({"contentType": request.headers.get("content-type"),
+                             "text": raw.decode("utf-8", errors="replace"),
+                             "size": len(raw)})
+
     async def fail_500(request: Request) -> Response:
         return JSONResponse({"message": "the petstore fell over"}, 500)
 
@@ -354,6 +391,8 @@ def _app(server: PetstoreServer) -> Any:
         Route("/store/inventory", inventory),
         Route("/store/orders", orders, methods=["POST"]),
         Route("/echo", echo),
+        Route("/bodies/openapi.yaml", bodies_spec),
+        Route("/echo-body", echo_body, methods=["POST"]),
         Route("/fail/500", fail_500),
         Route("/fail/invalid-json", invalid_json),
         Route("/fail/huge", huge),
@@ -392,6 +431,10 @@ class PetstoreServer:
     @property
     def spec_url(self) -> str:
         return f"{self.url}/openapi.yaml"
+
+    @property
+    def bodies_spec_url(self) -> str:
+        return f"{self.url}/bodies/openapi.yaml"
 
     def spec_text(self, server: str | None = None) -> str:
         return SPEC.format(server=server or self.url, extra=self.extra_paths)
