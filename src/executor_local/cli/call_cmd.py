@@ -21,8 +21,10 @@ from executor_local.errors import EXIT_PAUSED, EXIT_UNEXPECTED
 
 
 def parse_input(arg: str) -> dict[str, Any]:
-    """``'{json}'`` or ``@file.json`` -> the arguments object."""
-    if arg.startswith("@"):
+    """``'{json}'``, ``@file.json`` or ``@-`` (stdin) -> the arguments object."""
+    if arg == "@-":
+        text, where = click.get_text_stream("stdin").read(), "stdin"
+    elif arg.startswith("@"):
         path = Path(arg[1:])
         try:
             text = path.read_text(encoding="utf-8")
@@ -214,7 +216,7 @@ def help_for(ctx: Context, api: Api, prefix: str, match: str | None, limit: int)
 @pass_context
 def call(ctx: Context, args: tuple[str, ...], show_help: bool, match: str | None,
          limit: int) -> None:
-    """Call a tool: executor call <path> ['{json}' | @file.json].
+    """Call a tool: executor call <path> ['{json}' | @file.json | @-].
 
     The path is <integration>.<owner>.<connection>.<tool> (segments may be separated by
     spaces or dots; a leading 'tools.' is accepted). Exit 13 when the call waits for approval.
