@@ -442,3 +442,36 @@ def test_server_variables_and_choices_pick_the_base_url():
         pick_base_url(None, servers, {"variables": {"region": "mars"}})
     with pytest.raises(ArgumentProblem, match="is not one of"):
         pick_base_url(None, servers, {"url": "https://elsewhere"})
+
+
+def test_the_fixture_todos_spec_gives_exactly_the_tool_rows_executor_stored(tmp_path):
+    """Names, descriptions, schemas, $defs and bindings equal the 1.5.9 fixture's rows."""
+    _fixture_rows(tmp_path)  # copies the fixture database
+    conn = sqlite3.connect(tmp_path / "data.db")
+    try:
+        config = json.loads(conn.execute(
+            "SELECT config FROM integration WHERE slug = 'fixture_todos'").fetchone()[0])
+        text = conn.execute("SELECT value FROM blob WHERE key = ?",
+                            (f"spec/{config['specHash']}",)).fetchone()[0]
+        rows = conn.execute("SELECT name, description, input_schema, output_schema FROM tool "
+                            "WHERE integration = 'fixture_todos' ORDER BY name").fetchall()
+        defs = dict(conn.execute("SELECT name, schema FROM definition "
+                                 "WHERE integration = 'fixture_todos'").fetchall())
+        ops = {json.loads(d)["toolName"]: json.loads(d)["binding"] for (d,) in conn.execute(
+            "SELECT data FROM plugin_storage WHERE key LIKE 'fixture_todos.%'")}
+    finally:
+        conn.close()
+    integration = Integration("fixture_todos", "openapi", "Todos", config)
+    listing = run(plugin.list_tools(integration, Credentials(),
+                                    env_for({f"spec/{config['specHash']}": text})))
+    ours = [(t.name, t.description, t.input_schema, t.output_schema) for t in listing.tools]
+    theirs = [(n, d, json.loads(i) if i else None, json.loads(o) if o else None)
+              for n, d, i, o in rows]
+    assert ours == theirs
+    assert listing.definitions == {k: json.loads(v) for k, v in defs.items()}
+    for tool in listing.tools:
+        binding = dict(tool.binding)
+        if "requestBody" in binding:  # ours also lists every media type (Executor's `contents`)
+            binding["requestBody"] = {k: v for k, v in binding["requestBody"].items()
+                                      if k != "contents"}
+        assert binding == ops[tool.name]
