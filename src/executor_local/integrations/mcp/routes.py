@@ -10,6 +10,8 @@ the catalog's connection; responses carry item ids at most.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
@@ -136,7 +138,32 @@ async def one(request: Request) -> JSONResponse:
                   "canRefresh": found.get("canRefresh", False), "config": config})
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """The MCP session pool's life: bound to the server's loop at startup (sessions opened
+    from worker threads run there too), every session ended and stdio server stopped at
+    shutdown. Importing the plugin here is cheap: the SDK loads with the first session."""
+    svc = getattr(app.state, "services", None)
+    plugin = svc.registry.get("mcp") if svc is not None else None
+    if plugin is not None:
+        plugin.bind()
+    try:
+        yield
+    finally:
+        if plugin is not None:
+            await plugin.close()
+
+
+def _register_lifespan() -> None:
+    """Enter :func:`lifespan` with the app (``server.app.LIFESPANS``, once)."""
+    from executor_local.server import app as server_app
+
+    if lifespan not in server_app.LIFESPANS:
+        server_app.LIFESPANS.append(lifespan)
+
+
 def routes() -> list[BaseRoute]:
+    _register_lifespan()
     return [Route("/api/mcp/probe", probe, methods=["POST"]),
             Route("/api/mcp/servers", add, methods=["POST"]),
             Route("/api/mcp/servers/{slug}", one, methods=["GET", "DELETE"])]

@@ -1,0 +1,141 @@
+"""MCP servers as integrations through the real daemon (run from the source tree): a real
+upstream built with the official SDK, once over streamable HTTP and once as a stdio command,
+probed and added through the API, its tools listed, searched and called, a destructive tool
+paused and approved, a block policy applied, the stdio server killed and restarted by the next
+call, and the secret header in no response or log."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("mcp")
+catalog_util = pytest.importorskip("catalog_util",
+                                   reason="the catalog core (branch core) is not merged here yet")
+from upstreams.mcp_upstream import HttpUpstream, stdio_command  # noqa: E402
+
+Api = catalog_util.Api
+SourceDaemon = catalog_util.SourceDaemon
+
+SECRET = "mcp-daemon-secret-77c1"
+
+
+@pytest.fixture
+def cat_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return {**env, "EXECUTOR_AUTH_FILE": str(tmp_path / "secrets" / "auth.json"),
+            "EXECUTOR_SECRET_PROVIDER": "file"}
+
+
+def start(data_dir: Path, env: dict[str, str]) -> tuple[Any, Any]:
+    daemon = SourceDaemon(data_dir, env)
+    port = daemon.wait_ready()
+    return daemon, Api(port, daemon.token)
+
+
+def call(api: Any, path: str, args: dict | None = None) -> dict:
+    return api.post("/api/executions", {"tool": path, "args": args or {}})
+
+
+def test_remote_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir: Path) -> None:
+    with HttpUpstream() as upstream:
+        upstream.state.required_headers["X-Upstream-Key"] = SECRET
+        daemon, api = start(data_dir, cat_env)
+        with daemon:
+            # refused credentials are a probe answer, not an error
+            refused = api.post("/api/mcp/probe", {"endpoint": upstream.url,
+                                                  "secretHeaders": ["X-Upstream-Key"],
+                                                  "value": "wrong"})
+            assert refused["connected"] is False and refused["requiresAuthentication"] is True
+            probed = api.post("/api/mcp/probe", {"endpoint": upstream.url,
+                                                 "secretHeaders": ["X-Upstream-Key"],
+                                                 "value": SECRET})
+            assert probed["connected"] and probed["serverName"] == "test-upstream"
+            assert probed["toolCount"] >= 8 and probed["slug"] == "test_upstream"
+
+            added = api.post("/api/mcp/servers", {"endpoint": upstream.url, "slug": "up",
+                                                  "secretHeaders": ["X-Upstream-Key"],
+                                                  "value": SECRET}, expect=201)
+            assert added["slug"] == "up" and added["connection"]["toolCount"] >= 8
+            shown = api.get("/api/mcp/servers/up")
+            assert shown["config"]["authenticationTemplate"][0]["placements"] == [
+                {"carrier": "header", "name": "X-Upstream-Key"}]
+            assert SECRET not in str(shown)
+
+            tools = {t["name"]: t for t in api.get("/api/tools?integration=up")}
+            assert tools["delete_item"]["requiresApproval"] is True
+            assert tools["get_item"]["requiresApproval"] is False
+            found = api.get("/api/search?query=echo")
+            assert "up.org.main.echo" in [i["path"] for i in found["items"]]
+
+            out = call(api, "up.org.main.echo", {"text": "hello"})
+            assert out["status"] == "completed"
+            assert out["result"] == {"ok": True, "data": {"result": "hello"}}
+            failed = call(api, "up.org.main.fail", {"message": "bad thing"})
+            assert failed["result"]["ok"] is False
+            assert failed["result"]["error"]["code"] == "mcp_tool_error"
+
+            # a destructive tool pauses; approving it runs it once
+            paused = call(api, "up.org.main.delete_item", {"id": "42"})
+            assert paused["status"] == "paused"
+            assert upstream.state.counts["call:delete_item"] == 0
+            done = api.post(f"/api/executions/{paused['executionId']}/resume",
+                            {"action": "accept"})
+            assert done["result"] == {"ok": True, "data": {"result": "deleted 42"}}
+            assert upstream.state.counts["call:delete_item"] == 1
+
+            # a policy: block hides and refuses
+            api.post("/api/policies", {"owner": "org", "action": "block",
+                                       "pattern": "up.org.main.get_item"})
+            assert "get_item" not in {t["name"] for t in api.get("/api/tools?integration=up")}
+            blocked = call(api, "up.org.main.get_item", {"id": "1"})
+            assert blocked["result"]["error"]["code"] == "blocked"
+            assert upstream.state.counts["call:get_item"] == 0
+
+            # one pooled upstream session served every call
+            assert len(upstream.state.sessions) <= 3  # probe x2 + the pool
+            assert api.call("DELETE", "/api/mcp/servers/up")[0] == 200
+            assert api.get("/api/tools?integration=up") == []
+        logs = "\n".join(daemon.stdout + daemon.stderr)
+        assert SECRET not in logs and SECRET not in "\n".join(api.seen)
+        log_file = data_dir / "logs" / "daemon.log"
+        if log_file.exists():
+            assert SECRET not in log_file.read_text(errors="replace")
+
+
+def test_stdio_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir: Path) -> None:
+    command, args = stdio_command()
+    daemon, api = start(data_dir, cat_env)
+    with daemon:
+        added = api.post("/api/mcp/servers", {"command": command, "args": args, "slug": "local",
+                                              "secretEnv": ["UPSTREAM_TOKEN"],
+                                              "values": {"UPSTREAM_TOKEN": SECRET}},
+                         expect=201)
+        assert added["variables"] == ["UPSTREAM_TOKEN"]
+        digest = call(api, "local.org.main.env_digest", {"name": "UPSTREAM_TOKEN"})
+        assert digest["result"]["data"]["result"] == hashlib.sha256(SECRET.encode()).hexdigest()
+        pid = call(api, "local.org.main.stats")["result"]["data"]["pid"]
+        os.kill(pid, signal.SIGKILL)
+        again = call(api, "local.org.main.stats")
+        if not again["result"]["ok"]:  # the kill landed under this call: the next one restarts
+            again = call(api, "local.org.main.stats")
+        assert again["result"]["ok"] and again["result"]["data"]["pid"] != pid
+    assert SECRET not in "\n".join(daemon.stdout + daemon.stderr + api.seen)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_migrated_stdio_server_is_callable(cat_env: dict[str, str], data_dir: Path) -> None:
+    """An integration row as our migrator writes it (command, args, env kept) is callable
+    once it has its connection, as the migrator's ``workspace`` one."""
+    command, args = stdio_command()
+    daemon, api = start(data_dir, cat_env)
+    with daemon:
+        api.post("/api/mcp/servers", {"command": command, "args": args, "slug": "stdio_mcp",
+                                      "env": {"FIXTURE": "1"}}, expect=201)
+        out = call(api, "stdio_mcp.org.main.env_digest", {"name": "FIXTURE"})
+        assert out["result"]["data"]["result"] == hashlib.sha256(b"1").hexdigest()
