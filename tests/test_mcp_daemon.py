@@ -10,6 +10,7 @@ import hashlib
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,15 @@ def test_remote_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir:
             blocked = call(api, "up.org.main.get_item", {"id": "1"})
             assert blocked["result"]["error"]["code"] == "blocked"
             assert upstream.state.counts["call:get_item"] == 0
+
+            # the server announces a new tool: the catalog re-lists the connection
+            assert call(api, "up.org.main.add_tool", {"name": "fresh_tool"})["result"]["ok"]
+            deadline = time.monotonic() + 20
+            while "fresh_tool" not in {t["name"] for t in api.get("/api/tools?integration=up")}:
+                assert time.monotonic() < deadline, "list_changed was not picked up"
+                time.sleep(0.1)
+            assert call(api, "up.org.main.fresh_tool", {"text": "y"})["result"] == {
+                "ok": True, "data": {"result": "fresh_tool:y"}}
 
             # one pooled upstream session served every call
             assert len(upstream.state.sessions) <= 3  # probe x2 + the pool

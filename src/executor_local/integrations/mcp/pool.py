@@ -95,6 +95,7 @@ class SessionPool:
         self._tools: dict[str, ToolCache] = {}
         self._backoff: dict[str, _Backoff] = {}
         self._listeners: list[Listener] = []
+        self._seen: dict[str, tuple[str, set[str]]] = {}  # key -> (slug, connections used)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -123,6 +124,10 @@ class SessionPool:
         """``listener(integration_slug, connection_or_None)``: its tools changed upstream."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _changed(self, entry: _Entry) -> None:
         cache = self._tools.get(entry.key)
         if cache:
@@ -142,6 +147,16 @@ class SessionPool:
     def needs_refresh(self, key: str) -> bool:
         cache = self._tools.get(key)
         return cache is None or cache.stale or self._clock() - cache.fetched_at >= self.tools_ttl
+
+    def due_for_refresh(self) -> list[tuple[str, str]]:
+        """``(slug, connection)`` of the lists in use that are older than the TTL or stale:
+        the catalog re-lists them (only lists a call has used, so an idle stdio server is not
+        started just to be listed)."""
+        out: list[tuple[str, str]] = []
+        for key, (slug, connections) in self._seen.items():
+            if key in self._tools and self.needs_refresh(key):
+                out.extend((slug, c) for c in sorted(connections))
+        return out
 
     def cached_tools(self, key: str) -> ToolCache | None:
         return self._tools.get(key)
@@ -240,6 +255,7 @@ class SessionPool:
                 entry = await self._session(key, slug, target, log_name, timeout)
                 if connection:
                     entry.connections.add(connection)
+                    self._seen.setdefault(key, (slug, set()))[1].add(connection)
                 entry.inflight += 1
                 entry.last_used = self._clock()
                 try:
