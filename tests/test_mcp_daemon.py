@@ -149,3 +149,31 @@ def test_migrated_stdio_server_is_callable(cat_env: dict[str, str], data_dir: Pa
                                       "env": {"FIXTURE": "1"}}, expect=201)
         out = call(api, "stdio_mcp.org.main.env_digest", {"name": "FIXTURE"})
         assert out["result"]["data"]["result"] == hashlib.sha256(b"1").hexdigest()
+
+
+def test_cli_add_mcp_reads_the_secret_from_stdin(cat_env: dict[str, str],
+                                                data_dir: Path) -> None:
+    import subprocess
+
+    from proc import pythonpath_env
+
+    with HttpUpstream() as upstream:
+        upstream.state.required_headers["X-Upstream-Key"] = SECRET
+        daemon, api = start(data_dir, cat_env)
+        with daemon:
+            argv = [sys.executable, "-m", "executor_local", "--data-dir", str(data_dir),
+                    "integrations", "add-mcp", upstream.url, "--header", "X-Upstream-Key",
+                    "--slug", "viacli", "--transport", "streamable-http"]
+            done = subprocess.run(argv, input=SECRET + "\n", capture_output=True, text=True,
+                                  env=pythonpath_env(cat_env), timeout=120)
+            assert done.returncode == 0, done.stderr
+            assert "added MCP server viacli" in done.stdout
+            assert SECRET not in done.stdout + done.stderr
+            out = call(api, "viacli.org.main.echo", {"text": "cli"})
+            assert out["result"] == {"ok": True, "data": {"result": "cli"}}
+            # a bad request names what is wrong and adds nothing
+            bad = subprocess.run([*argv[:7], upstream.url, "--command", "x"],
+                                 capture_output=True, text=True, env=pythonpath_env(cat_env),
+                                 timeout=60)
+            assert bad.returncode != 0 and "either a URL" in bad.stderr
+            assert [i["slug"] for i in api.get("/api/integrations")] == ["viacli"]
