@@ -162,8 +162,9 @@ class SessionPool:
         return self._tools.get(key)
 
     def stats(self) -> dict[str, Any]:
+        """Counts only: the keys hash the connections' secrets and stay inside the pool."""
         return {"sessions": sum(1 for e in self._entries.values() if not e.dead),
-                "keys": sorted(self._entries)}
+                "lists": len(self._tools)}
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -211,6 +212,7 @@ class SessionPool:
 
     async def _session(self, key: str, slug: str, target: Target, log_name: str,
                        timeout: float) -> _Entry:
+        """A ready session for ``key``, reserved (``inflight`` counted): release it."""
         if self._closed:
             raise ConnectError("the MCP session pool is shut down", retryable=True)
         entry = self._entries.get(key)
@@ -229,17 +231,23 @@ class SessionPool:
                 self._entries[key] = entry
                 entry.task = asyncio.get_running_loop().create_task(
                     self._run_entry(entry), name=f"mcp-session-{slug}")
-        with anyio.move_on_after(timeout + 5.0) as waited:
-            await entry.ready.wait()
-        if waited.cancelled_caught:
-            entry.dead = True
-            entry.wake.set()
-            raise ConnectError(f"connecting to the MCP server took over {timeout:.0f} s")
-        if entry.opened is None or entry.dead:
-            error = entry.error
-            if isinstance(error, ConnectError):
-                raise error
-            raise ConnectError(f"the MCP session could not be opened: {error or 'it ended'}")
+        entry.inflight += 1  # reserved before it is ready, so it cannot be closed as idle
+        try:
+            with anyio.move_on_after(timeout + 5.0) as waited:
+                await entry.ready.wait()
+            if waited.cancelled_caught:
+                entry.dead = True
+                entry.wake.set()
+                raise ConnectError(f"connecting to the MCP server took over {timeout:.0f} s")
+            if entry.opened is None or entry.dead:
+                error = entry.error
+                if isinstance(error, ConnectError):
+                    raise error
+                raise ConnectError(f"the MCP session could not be opened: "
+                                   f"{error or 'it ended'}")
+        except BaseException:
+            entry.inflight -= 1
+            raise
         return entry
 
     async def use(self, key: str, slug: str, target: Target, log_name: str, timeout: float,
@@ -256,7 +264,6 @@ class SessionPool:
                 if connection:
                     entry.connections.add(connection)
                     self._seen.setdefault(key, (slug, set()))[1].add(connection)
-                entry.inflight += 1
                 entry.last_used = self._clock()
                 try:
                     result = await work(entry.opened)  # type: ignore[arg-type]
