@@ -178,3 +178,42 @@ def test_cli_add_mcp_reads_the_secret_from_stdin(cat_env: dict[str, str],
             assert bad.returncode != 0 and "either a URL" in bad.stderr
             slugs = {i["slug"] for i in api.get("/api/integrations")} - {"executor"}
             assert slugs == {"viacli"}
+
+
+V1_MIXED = Path("/work/shared/fixtures/executor-1.4.7/mixed")
+V1_MCP_PORT = 47903  # the endpoint the fixture's remote MCP source stores
+V1_MCP_TOKEN = "mcp_tok_789"  # its v1 file secret (fixture auth.json)
+
+
+@pytest.mark.skipif(not V1_MIXED.is_dir(), reason="the real Executor fixtures are not here")
+def test_migrated_v1_mcp_servers_are_callable(cat_env: dict[str, str], data_dir: Path,
+                                              tmp_path: Path) -> None:
+    """Real Executor 1.4.7 data migrated at boot: its remote MCP source, with the header
+    credential our migrator carried over, answers through the daemon; its stdio source keeps
+    its command and fails with a clear error where that command cannot run."""
+    import shutil
+    import socket
+
+    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.copytree(V1_MIXED / "data", data_dir)
+    auth = Path(cat_env["EXECUTOR_AUTH_FILE"])
+    auth.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(V1_MIXED / "auth.json", auth)
+    try:
+        upstream = HttpUpstream(port=V1_MCP_PORT)
+    except OSError:
+        pytest.skip(f"127.0.0.1:{V1_MCP_PORT} (the fixture's endpoint) is in use")
+    assert isinstance(upstream.sock, socket.socket)
+    upstream.state.required_headers["X-Fixture-Token"] = V1_MCP_TOKEN
+    with upstream:
+        daemon, api = start(data_dir, cat_env)
+        with daemon:
+            out = call(api, "remote_mcp.org.remoteMcpToken.echo", {"text": "from v1"})
+            assert out["result"] == {"ok": True, "data": {"result": "from v1"}}, out
+            assert upstream.state.rejected == 0
+            shown = api.get("/api/mcp/servers/stdio_mcp")
+            assert shown["config"]["command"] == "/usr/bin/node"
+            local = call(api, "stdio_mcp.org.workspace.echo", {"text": "x"})
+            assert local["result"]["ok"] is False
+            assert "/usr/bin/node" in local["result"]["error"]["message"]
+        assert V1_MCP_TOKEN not in "\n".join(daemon.stdout + daemon.stderr + api.seen)
