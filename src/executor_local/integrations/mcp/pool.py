@@ -82,7 +82,6 @@ class _Entry:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
-    connections: set[str] = field(default_factory=set)
 
 
 class SessionPool:
@@ -128,16 +127,17 @@ class SessionPool:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def _changed(self, entry: _Entry) -> None:
-        cache = self._tools.get(entry.key)
-        if cache:
-            cache.stale = True
+    def _changed(self, key: str, slug: str) -> None:
+        """Mark ``key``'s list stale and tell the listeners, once per connection that used it
+        (or once with None when no call named one)."""
+        self.mark_stale(key)
+        connections = sorted(self._seen.get(key, (slug, set()))[1])
         for listener in list(self._listeners):
-            for connection in sorted(entry.connections) or [None]:
+            for connection in connections or [None]:
                 try:
-                    listener(entry.slug, connection)
+                    listener(slug, connection)
                 except Exception:
-                    log.exception("a tools-changed listener failed for %s", entry.slug)
+                    log.exception("a tools-changed listener failed for %s", slug)
 
     def mark_stale(self, key: str) -> None:
         cache = self._tools.get(key)
@@ -174,7 +174,7 @@ class SessionPool:
 
             if isinstance(message, types.ToolListChangedNotification):
                 log.info("%s: the server's tool list changed", entry.slug)
-                self._changed(entry)
+                self._changed(entry.key, entry.slug)
             elif isinstance(message, Exception):
                 log.debug("%s: transport error: %s", entry.slug, type(message).__name__)
 
@@ -262,7 +262,6 @@ class SessionPool:
             for attempt in (1, 2):
                 entry = await self._session(key, slug, target, log_name, timeout)
                 if connection:
-                    entry.connections.add(connection)
                     self._seen.setdefault(key, (slug, set()))[1].add(connection)
                 entry.last_used = self._clock()
                 try:
@@ -327,12 +326,9 @@ class SessionPool:
         self._tools[key] = cache
         return cache, []
 
-    def tool_unknown(self, key: str) -> None:
+    def tool_unknown(self, key: str, slug: str) -> None:
         """An unknown-tool answer: the list drifted; mark it stale and tell the listeners."""
-        entry = self._entries.get(key)
-        self.mark_stale(key)
-        if entry is not None:
-            self._changed(entry)
+        self._changed(key, slug)
 
     async def close(self) -> None:
         """End every session (stdio servers are stopped); safe to call twice."""
