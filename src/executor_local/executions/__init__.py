@@ -1,0 +1,1 @@
+"""Running tool calls and programs: policies, pauses and resume, and the code-mode sandbox."""
