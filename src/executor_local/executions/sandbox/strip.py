@@ -9,6 +9,7 @@ Only the worker process imports this module.
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 from typing import Any
@@ -34,8 +35,10 @@ class Stripper:
         self._ctx.set_memory_limit(256 * 1024 * 1024)
         source = resources.files(__package__).joinpath("vendor/sucrase.js").read_text("utf-8")
         self._ctx.eval(source)
+        # The bundle defines __vendoredSucrase; the options are Executor's strip-types.ts ones.
         self._transform: Any = self._ctx.eval(
-            f"(function (code) {{ return __vendoredSucrase.transform(code, {_OPTIONS}).code }})")
+            f"(function (code) {{ return JSON.stringify("
+            f"__vendoredSucrase.transform(code, {_OPTIONS}).code) }})")
 
     def strip(self, code: str, *, line_offset: int = 0) -> str:
         """``code`` without its type syntax; ``line_offset`` lines of wrapper precede the
@@ -44,7 +47,9 @@ class Stripper:
 
         self._ctx.set_time_limit(self._limits.strip_time_s)
         try:
-            return str(self._transform(code))
+            # Through JSON: the binding cannot hand over a rope string (QuickJS-ng's lazy
+            # concatenation), which is what sucrase's output often is.
+            return str(json.loads(self._transform(code)))
         except _quickjs.JSException as exc:
             first = str(exc).split("\n", 1)[0]
             if "interrupted" in first:
