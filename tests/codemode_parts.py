@@ -112,6 +112,16 @@ class PetstoreHost:
         self.store = store
         self.calls: list[str] = []
         self.slow_s = 0.0
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        """One client per event loop (each test runs its own loop), as a daemon keeps one."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = httpx.AsyncClient()
+            self._client_loop = loop
+        return self._client
 
     async def call_tool(self, path: str, args: dict[str, Any], *,
                         approved: bool) -> dict[str, Any] | NeedsApproval:
@@ -128,8 +138,7 @@ class PetstoreHost:
         url = self.store.url + spec["path"].replace("{petId}", str(args.get("petId", "")))
         query = {k: args[k] for k in spec.get("query", ()) if k in args}
         body = args.get("body") if spec["method"] == "POST" else None
-        async with httpx.AsyncClient() as client:
-            resp = await client.request(spec["method"], url, params=query, json=body)
+        resp = await self.client().request(spec["method"], url, params=query, json=body)
         data = resp.json() if resp.content else None
         http = {"status": resp.status_code, "headers": {"content-type":
                                                         resp.headers.get("content-type", "")}}
