@@ -395,3 +395,28 @@ def test_emit_goes_to_the_user(pool: Pool, host: PetstoreHost) -> None:
     assert out["text"] == "(no return value; 3 items emitted to the user)"
     assert out["content"][0] == {"type": "text", "text": "hello"}
     assert out["content"][1]["type"] == "image"
+
+
+def test_the_worker_loads_only_the_sandbox(pool: Pool, host: PetstoreHost) -> None:
+    """The process that runs untrusted code has no catalog, store or secrets code in it."""
+    worker = asyncio.run(pool.acquire())
+    try:
+        maps = Path(f"/proc/{worker.pid}/maps")
+        if not maps.exists():
+            pytest.skip("needs /proc")
+        cmdline = Path(f"/proc/{worker.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[1] == b"-I"
+        environ = Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
+        names = {e.split(b"=", 1)[0] for e in environ if e}
+        assert names <= {b"PATH", b"LANG", b"LC_ALL", b"TMPDIR", b"TEMP", b"TMP",
+                         b"SHIV_ROOT", b"PYTHONDONTWRITEBYTECODE", b"EXECUTOR_SANDBOX_PRELOAD"}
+        worker.send({"op": "modules"})
+        loaded = asyncio.run(worker.recv(timeout=30))["names"]
+        assert "executor_local.executions.sandbox.engine" in loaded
+        extra = [m for m in loaded if m not in ("executor_local", "executor_local.executions")
+                 and not m.startswith("executor_local.executions.sandbox")]
+        assert extra == [], extra
+    finally:
+        pool.release(worker, healthy=True)
+    out = run(CodeMode(host, pool=pool), "return 1")
+    assert out["structured"]["result"] == 1

@@ -28,8 +28,19 @@ from typing import IO, Any
 
 log = logging.getLogger("executor.sandbox")
 
-_BOOT = ("import sys, json; sys.path[:0] = json.loads(sys.argv[1]); "
-         "from executor_local.executions.sandbox.worker import main; main()")
+# The worker imports only the sandbox: ``executor_local.executions`` is registered as a bare
+# namespace first, so its ``__init__`` (the executions service, the catalog, secrets) never
+# loads into the process that runs untrusted code, and the worker starts faster.
+_BOOT = "\n".join([
+    "import json, os, sys, types",
+    "sys.path[:0] = json.loads(sys.argv[1])",
+    "import executor_local",
+    "pkg = types.ModuleType('executor_local.executions')",
+    "pkg.__path__ = [os.path.join(os.path.dirname(executor_local.__file__), 'executions')]",
+    "sys.modules['executor_local.executions'] = pkg",
+    "from executor_local.executions.sandbox.worker import main",
+    "main()",
+])
 # What CPython needs to start on each OS; nothing else of the daemon's environment passes.
 _KEEP_ENV = ("SYSTEMROOT", "SystemRoot", "WINDIR", "TEMP", "TMP", "TMPDIR", "PATH", "LANG",
              "LC_ALL", "SHIV_ROOT", "COMSPEC", "PATHEXT")
