@@ -420,3 +420,32 @@ def test_the_worker_loads_only_the_sandbox(pool: Pool, host: PetstoreHost) -> No
         pool.release(worker, healthy=True)
     out = run(CodeMode(host, pool=pool), "return 1")
     assert out["structured"]["result"] == 1
+
+
+def test_a_promise_nothing_resolves_ends_clearly(pool: Pool, host: PetstoreHost) -> None:
+    out = run(CodeMode(host, pool=pool), "await new Promise(() => {}); return 1")
+    assert out["isError"] and "nothing will resolve" in out["structured"]["error"]
+
+
+def test_many_concurrent_calls_are_bounded(pool: Pool, store: Petstore) -> None:
+    class CountingHost(PetstoreHost):
+        now = 0
+        peak = 0
+
+        async def call_tool(self, path: str, args: dict[str, Any], *, approved: bool) -> Any:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            await asyncio.sleep(0.01)
+            self.now -= 1
+            return {"ok": True, "data": args["i"]}
+
+    host = CountingHost(store)
+    mode = CodeMode(host, pool=pool, limits=Limits(max_calls=200))
+    out = run(mode, """
+        const rs = await Promise.all(Array.from({ length: 100 }, (_, i) => tools.a.b.c.d({ i })));
+        return rs.reduce((s: number, r: any) => s + r.data, 0);
+    """)
+    assert out["structured"]["result"] == sum(range(100))
+    assert 1 < host.peak <= 16
+    many = run(mode, "for (let i = 0; i < 300; i++) await tools.a.b.c.d({ i }); return 1")
+    assert many["isError"] and "more than 200 tool calls" in many["structured"]["error"]

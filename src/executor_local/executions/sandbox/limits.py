@@ -21,6 +21,7 @@ class Limits:
     output_chars: int = 1_000_000
     result_chars: int = 4_000_000
     strip_time_s: float = 10.0
+    max_calls: int = 10_000
 
     def to_json(self) -> dict[str, float | int]:
         return asdict(self)

@@ -34,6 +34,7 @@ from executor_local.executions.sandbox.pool import Pool, WorkerDied
 
 log = logging.getLogger("executor.sandbox")
 _GRACE_S = 5.0  # beyond the engine's own interrupt, before the worker is killed
+MAX_INFLIGHT = 16  # host calls of one program running at once; the rest queue
 
 
 @dataclass
@@ -116,6 +117,8 @@ class _Run:
                 continue
             if self.paused is not None:
                 continue  # the execution is pausing: new calls wait for the resume
+            if len(self.tasks) >= MAX_INFLIGHT:
+                break
             approved = self.auto_approve or decision is not None
             task = asyncio.ensure_future(self.call_host(path, args, approved))
             self.tasks[task] = (seq, path, args)
@@ -154,6 +157,9 @@ class _Run:
         """Record requested calls; an error message when the replay diverged."""
         for c in calls:
             seq, path, args = int(c["id"]), str(c["path"]), str(c["args"])
+            if seq >= self.limits.max_calls:
+                return (f"the program made more than {self.limits.max_calls} tool calls; "
+                        "filter in code, or use a tool that returns many items at once")
             known = self.journal.calls.get(seq)
             if known is not None and (known.path != path or known.args != args):
                 return self.diverged(seq, known.path, known.args, path, args)
@@ -196,9 +202,18 @@ async def run_program(code: str, host: Host, journal: Journal, *, pool: Pool,
     try:
         worker.send({"op": "run", "code": code, "replay": journal.replay(),
                      "limits": limits.to_json()})
+        recv_unbounded = False
         while True:
+            if recv is not None and recv_unbounded and run.running_since is not None:
+                # created while the worker waited: the engine runs again, so bound the wait
+                recv.cancel()
+                with contextlib.suppress(BaseException):
+                    await recv
+                recv = None
             if recv is None:
-                recv = asyncio.ensure_future(worker.recv(timeout=run.recv_timeout()))
+                timeout = run.recv_timeout()
+                recv_unbounded = timeout is None
+                recv = asyncio.ensure_future(worker.recv(timeout=timeout))
             done, _ = await asyncio.wait({recv, *run.tasks},
                                          return_when=asyncio.FIRST_COMPLETED)
             for task in [t for t in done if t is not recv]:
@@ -221,7 +236,8 @@ async def run_program(code: str, host: Host, journal: Journal, *, pool: Pool,
                     problem = run.on_calls(msg["calls"])
                     if problem is not None:
                         worker.kill()
-                        return _failed(run, problem, "replay_diverged")
+                        return _failed(run, problem, "too_many_calls" if "more than" in problem
+                                       else "replay_diverged")
                 elif op == "wait":
                     run.charge()
                     if run.replay_queue and not run.tasks and \
