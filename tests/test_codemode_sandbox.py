@@ -449,3 +449,21 @@ def test_many_concurrent_calls_are_bounded(pool: Pool, store: Petstore) -> None:
     assert 1 < host.peak <= 16
     many = run(mode, "for (let i = 0; i < 300; i++) await tools.a.b.c.d({ i }); return 1")
     assert many["isError"] and "more than 200 tool calls" in many["structured"]["error"]
+
+
+def test_concurrent_executions_share_a_bounded_pool(host: PetstoreHost) -> None:
+    small = Pool(idle=1, max_busy=2)
+    mode = CodeMode(host, pool=small)
+
+    async def many() -> list[Any]:
+        return await asyncio.gather(*(
+            mode.run(f"const r = await tools.petstore.org.main.pets.showPetById({{ petId: "
+                     f"{1 + i % 3} }}); return r.data.id", execution_id=f"e{i}")
+            for i in range(6)))
+
+    try:
+        outs = asyncio.run(many())
+    finally:
+        small.close()
+    assert [o["structured"]["result"] for o in outs] == [1, 2, 3, 1, 2, 3]
+    assert small.spawned <= 3  # two busy at most, plus the warm spare

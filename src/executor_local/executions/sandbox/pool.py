@@ -75,7 +75,10 @@ class Worker:
                                  ("err", self._log_stderr, self.proc.stderr)):
             threading.Thread(target=fn, args=(stream,), daemon=True,
                              name=f"sandbox-{self.proc.pid}-{name}").start()
-        ready = self._inbox.get(timeout=60)
+        try:
+            ready = self._inbox.get(timeout=60)
+        except queue.Empty:
+            ready = None
         if not ready or ready.get("op") != "ready":
             self.kill()
             raise WorkerDied(f"the sandbox worker did not start (exit {self.proc.poll()})")
@@ -168,12 +171,15 @@ class Worker:
 class Pool:
     """Idle workers ready to run a program; spawning happens off the event loop."""
 
-    def __init__(self, *, idle: int = 1, max_runs: int = 200) -> None:
+    def __init__(self, *, idle: int = 1, max_runs: int = 200, max_busy: int = 4) -> None:
         self.idle_target = idle
         self.max_runs = max_runs
+        # Programs running at once; more wait for a worker rather than each starting a process.
+        self._busy = threading.BoundedSemaphore(max_busy)
         self._idle: list[Worker] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._waiting = 0
         self.spawned = 0
 
     def _spawn(self) -> Worker:
@@ -183,6 +189,21 @@ class Pool:
         return worker
 
     async def acquire(self) -> Worker:
+        if not self._busy.acquire(blocking=False):
+            with self._lock:
+                self._waiting += 1
+            try:
+                await asyncio.to_thread(self._busy.acquire)
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+        try:
+            return await self._take()
+        except BaseException:
+            self._busy.release()
+            raise
+
+    async def _take(self) -> Worker:
         while True:
             with self._lock:
                 worker = self._idle.pop() if self._idle else None
@@ -194,10 +215,13 @@ class Pool:
 
     def release(self, worker: Worker, *, healthy: bool) -> None:
         """Back to the idle list, or replaced when it failed or is due for recycling."""
+        self._busy.release()
         worker.runs += 1
         keep = healthy and worker.alive() and worker.runs < self.max_runs
         with self._lock:
-            if keep and not self._closed and len(self._idle) < self.idle_target:
+            # Kept for the next program too when others are already waiting for one.
+            target = max(self.idle_target, self._waiting)
+            if keep and not self._closed and len(self._idle) < target:
                 self._idle.append(worker)
                 worker = None  # type: ignore[assignment]
         if worker is not None:
