@@ -96,6 +96,21 @@ async def measure(quick: bool) -> dict[str, object]:
                                            {"petId": 1 + (i % 3)}, approved=False)
                 assert env["ok"]
             direct.append((time.perf_counter() - t) * 1000)
+        # the sandbox's own cost per call, against a host that answers at once
+        class Instant:
+            async def call_tool(self, path: str, args: dict, *, approved: bool) -> dict:
+                return {"ok": True, "data": 1}
+
+        instant = CodeMode(Instant(), pool=pool)  # type: ignore[arg-type]
+        overhead = []
+        for _ in range(3 if quick else 9):
+            t = time.perf_counter()
+            res = await instant.run(f"let s = 0; for (let i = 0; i < {calls}; i++) "
+                                    "s += (await tools.a.b.c.d({})).data; return s",
+                                    execution_id="o")
+            overhead.append((time.perf_counter() - t) * 1000)
+            assert res["structured"]["result"] == calls
+        out["hundred_instant_calls_in_program_ms"] = round(statistics.median(overhead), 1)
         out["hundred_calls_ms"] = {"one_program": round(statistics.median(prog), 1),
                                    "hundred_direct_host_calls": round(statistics.median(direct),
                                                                       1)}
@@ -141,6 +156,8 @@ def report(data: dict[str, object]) -> str:
         f"| 100 tool calls in one program | {h['one_program']} ms |",  # type: ignore[index]
         f"| 100 direct Host calls (passthrough floor) | "
         f"{h['hundred_direct_host_calls']} ms |",  # type: ignore[index]
+        f"| 100 calls to an instant host in one program (sandbox cost only) | "
+        f"{data['hundred_instant_calls_in_program_ms']} ms |",
         "",
         "RSS over executions (KiB; the worker is recycled every 200 runs):",
         "",
