@@ -467,3 +467,31 @@ def test_concurrent_executions_share_a_bounded_pool(host: PetstoreHost) -> None:
         small.close()
     assert [o["structured"]["result"] for o in outs] == [1, 2, 3, 1, 2, 3]
     assert small.spawned <= 3  # two busy at most, plus the warm spare
+
+
+def test_workers_end_when_the_daemon_dies(tmp_path: Path) -> None:
+    """No orphans: a worker reads its stdin, so it ends when the daemon's end of the pipe goes."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "daemon.py"
+    script.write_text(
+        "import asyncio, os, sys\n"
+        "from executor_local.executions.sandbox.pool import Pool\n"
+        "pool = Pool(idle=0)\n"
+        "w = asyncio.run(pool.acquire())\n"
+        "print(w.pid, flush=True)\n"
+        "os._exit(0)\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    pid = int(proc.stdout.strip())
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        stat = Path(f"/proc/{pid}/stat").read_text() if Path(f"/proc/{pid}/stat").exists() else ""
+        if stat.split(") ")[-1].startswith("Z"):
+            break  # exited, waiting only for its (gone) parent to be reaped by init
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists() or \
+        Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"), \
+        "the worker outlived the daemon"
