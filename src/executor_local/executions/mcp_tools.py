@@ -3,17 +3,19 @@
 Imported by ``mcp.registry.load_modes`` (after READY, on the first /mcp request), never on
 the boot path. ``execute`` goes through ``Executions.execute_code`` so a paused program is a
 row of ``executor_local_execution`` like any paused call; ``resume`` is the common tool the
-MCP package already offers. ``attach_code_mode`` gives an ``Executions`` its code runner.
+MCP package already offers; ``attach_code_mode`` (re-exported) gives Executions its runner.
 """
 
-from __future__ import annotations  # noqa: I001 (mcp/ is first-party once merged)
+from __future__ import annotations
 
 from typing import Any
 
-from executor_local.executions.sandbox.code_runner import CodeMode, ExecutionsHost
+from executor_local.executions.sandbox.code_runner import attach_code_mode
 from executor_local.executions.sandbox.skills import SKILLS, execute_description, skill
 from executor_local.mcp import registry
 from executor_local.mcp.results import Paused, ToolResult, error
+
+__all__ = ["attach_code_mode", "from_code_outcome", "tools"]
 
 CODE = "code"
 
@@ -30,15 +32,6 @@ SKILLS_SCHEMA: dict[str, Any] = {
                             "description": "The skill to read; omit to list them"}},
     "additionalProperties": False,
 }
-
-
-def attach_code_mode(executions: Any, mode: CodeMode | None = None) -> CodeMode:
-    """Make ``executions`` run programs: its tool calls go through its own decide/invoke."""
-    mode = mode or CodeMode()
-    mode.attach(ExecutionsHost(executions))
-    executions.code_runner = mode
-    mode.warm()
-    return mode
 
 
 def from_code_outcome(outcome: Any) -> ToolResult | Paused:

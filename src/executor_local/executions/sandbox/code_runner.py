@@ -97,6 +97,18 @@ def _refused(message: str) -> dict[str, Any]:
             "structured": {"status": "error", "error": message, "logs": []}, "isError": True}
 
 
+def attach_code_mode(executions: Any, mode: CodeMode | None = None) -> CodeMode:
+    """Make ``executions`` run programs; their tool calls go through its own decide/invoke.
+
+    Spawns nothing: the first ``execute`` starts a worker (about 0.2 s), so the daemon's
+    start to READY does not pay for code mode.
+    """
+    mode = mode or CodeMode()
+    mode.attach(ExecutionsHost(executions))
+    executions.code_runner = mode
+    return mode
+
+
 class ExecutionsHost:
     """``Host`` over the daemon's ``Executions`` (``decide``/``invoke``) and its ``Catalog``.
 
