@@ -11,12 +11,16 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-pytest.importorskip("catalog_util", reason="the catalog core (branch core) is not merged yet")
-from catalog_util import Api, SourceDaemon  # noqa: E402
-from upstreams.graphql_server import running  # noqa: E402
+from upstreams.graphql_server import running
+
+catalog_util = pytest.importorskip("catalog_util",
+                                   reason="the catalog core (branch core) is not merged yet")
+Api = catalog_util.Api
+SourceDaemon = catalog_util.SourceDaemon
 
 _ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = next((p / "fixtures" / "executor-1.5.9-migrated" / "mixed" for p in (
@@ -31,7 +35,7 @@ def cat_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
             "EXECUTOR_SECRET_PROVIDER": "file"}
 
 
-def start(data_dir: Path, env: dict[str, str]) -> tuple[SourceDaemon, Api]:
+def start(data_dir: Path, env: dict[str, str]) -> tuple[Any, Any]:
     daemon = SourceDaemon(data_dir, env)
     port = daemon.wait_ready()
     return daemon, Api(port, daemon.token)
@@ -177,3 +181,32 @@ def test_migrated_fixture_library_callable(cat_env: dict[str, str], tmp_path: Pa
                                       "data": {"deleteBook": True}}
             assert server.requests[0]["headers"]["authorization"] == f"Bearer {token}"
         assert all(token not in text for text in api.seen)
+
+
+def test_cli_add_graphql_against_the_daemon(cat_env: dict[str, str], data_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    from proc import pythonpath_env
+
+    with running(token=SECRET) as server:
+        daemon, api = start(data_dir, cat_env)
+        with daemon:
+            cmd = [sys.executable, "-m", "executor_local", "--data-dir", str(data_dir), "--json",
+                   "integrations", "add-graphql", server.url, "--slug", "library",
+                   "--header", "Authorization:Bearer ", "--connection", "main"]
+            done = subprocess.run(cmd, input=f"{SECRET}\n", capture_output=True, text=True,
+                                  env=pythonpath_env(cat_env), timeout=120)
+            assert done.returncode == 0, done.stderr
+            out = json.loads(done.stdout)
+            assert out["integration"]["slug"] == "library"
+            assert out["connection"]["toolCount"] == 6
+            assert SECRET not in done.stdout + done.stderr
+            tools = api.get("/api/tools?integration=library")
+            assert {t["address"] for t in tools} >= {"tools.library.org.main.query.books"}
+            out = api.post("/api/executions", {"tool": "library.org.main.query.book",
+                                               "args": {"id": "b2"}})
+            assert out["result"]["data"]["book"]["title"] == "Dream Work"
+            again = subprocess.run(cmd[:-4], capture_output=True, text=True,
+                                   env=pythonpath_env(cat_env), timeout=120)
+            assert again.returncode == 2 and "already exists" in again.stderr

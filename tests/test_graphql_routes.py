@@ -68,6 +68,11 @@ class StandInCatalog:
             row["config"] = listing.config
         return listing
 
+    def integration(self, slug: str) -> dict[str, Any]:
+        if slug not in self.rows:
+            raise NotFoundError(f"no integration {slug!r}")
+        return {"slug": slug}
+
     def integration_config(self, slug: str) -> tuple[dict[str, Any], str]:
         if slug not in self.rows:
             raise NotFoundError(f"no integration {slug!r}")
@@ -136,8 +141,10 @@ def test_add_by_introspection_then_read_config(api: Api) -> None:
         "endpoint": api.server.url, "name": "Library GraphQL", "headers": {"X-Client": "tests"},
         "authenticationTemplate": []}
     assert api.get("/api/graphql/integrations/nope/config").json() is None
+    before = api.server.count
     again = api.post("/api/graphql/integrations", {"endpoint": api.server.url, "slug": "library"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "slug_taken"
+    assert api.server.count == before  # refused before introspecting
 
 
 def test_add_refusals_name_the_field_and_store_nothing(api: Api) -> None:

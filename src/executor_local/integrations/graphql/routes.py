@@ -51,6 +51,8 @@ def _error(status: int, code: str, message: str, hint: str | None = None) -> Any
 
 def _from_exception(exc: Exception) -> Any:
     """An error a catalog raised (its ``http_status``/``code``/``hint``), or a GraphQL one."""
+    if isinstance(exc, SlugTaken):
+        return _error(exc.http_status, exc.code, str(exc), exc.hint)
     if isinstance(exc, GraphqlInputError):
         return _error(400, "invalid_input", str(exc), "Fix the request; nothing was changed.")
     if isinstance(exc, GraphqlSchemaError):
@@ -152,6 +154,30 @@ def _set_config(catalog: Any, slug: str, config: dict[str, Any]) -> None:
                       "tenant = ? AND slug = ?", (catalog.tenant, slug))
 
 
+class SlugTaken(GraphqlInputError):
+    http_status = 409
+    code = "slug_taken"
+    hint = "Pick another slug, or remove the existing one first; nothing was changed."
+
+
+async def _refuse_taken_slug(catalog: Any, body: Any) -> None:
+    """Refuse an existing slug before introspecting (the catalog checks again on write)."""
+    from executor_local.integrations.graphql.add import slug_from_endpoint
+
+    if not isinstance(body, dict) or not isinstance(body.get("endpoint"), str):
+        return
+    slug = body.get("slug") or slug_from_endpoint(body["endpoint"])
+    if not isinstance(slug, str) or not callable(getattr(catalog, "integration", None)):
+        return
+    try:
+        await asyncio.to_thread(catalog.integration, slug)
+    except Exception as exc:
+        if getattr(exc, "http_status", None) == 404:
+            return
+        raise
+    raise SlugTaken(f"an integration {slug!r} already exists")
+
+
 async def add_integration(request: Any) -> Any:
     from starlette.responses import JSONResponse
 
@@ -160,6 +186,7 @@ async def add_integration(request: Any) -> Any:
     except ValueError:
         return _error(400, "invalid_input", "the body is not JSON")
     try:
+        await _refuse_taken_slug(_catalog(request), body)
         row, blobs = await prepare_add(body)
         added = await _catalog(request).add_integration(
             row["slug"], "graphql", description=row["description"], config=row["config"],
