@@ -366,3 +366,21 @@ def test_query_placed_key_and_static_headers() -> None:
         assert sent["params"] == {"api_key": TOKEN, "v": "2"}
         assert sent["headers"]["x-client"] == "tests"
         assert server.requests[0]["params"] == {"api_key": TOKEN}  # introspection too
+
+
+def test_timeouts_retryable_for_queries_not_for_mutations(lib: Setup) -> None:
+    lib.server.delay_s = 1.5
+    quick = PluginEnv(blob=lib.blobs.get, timeout_s=0.2)
+    out = lib.call("query.authors", {}, env=quick)
+    assert out["error"]["code"] == "upstream_timeout" and out["error"]["retryable"] is True
+    out = lib.call("mutation.deleteBook", {"id": "b1"}, env=quick)
+    assert out["error"]["code"] == "upstream_timeout"
+    assert out["error"]["retryable"] is False  # it reached the server: it may have run
+    assert "may have run" in out["error"]["message"]
+    assert lib.server.queries()[-1].startswith("mutation(")
+
+
+def test_no_endpoint_is_a_clear_refusal(lib: Setup) -> None:
+    broken = Integration("library", "graphql", "", {**lib.integration.config, "endpoint": ""})
+    out = lib.call("query.authors", {}, integration=broken)
+    assert out["error"]["code"] == "invalid_config" and "no endpoint" in out["error"]["message"]

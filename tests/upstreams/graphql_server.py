@@ -9,7 +9,8 @@ The schema is a small library, shaped like the one Executor 1.4.7 was pointed at
 - ``Query.explode`` always raises -> ``errors`` with ``data: null`` for that field;
 - ``introspection=False`` refuses ``__schema``/``__type`` (validation rule), as many
   production servers do;
-- ``token="..."`` answers 401 unless ``Authorization: Bearer <token>`` is sent.
+- ``token="..."`` answers 401 unless ``Authorization: Bearer <token>`` is sent;
+- ``delay_s`` answers late, after the request was recorded (it did reach the server).
 
 Every POST is recorded in ``server.requests`` (query, variables, headers), so a test can assert
 that nothing reached the upstream (a refused ``select``) or exactly what did.
@@ -95,6 +96,7 @@ class LibraryServer:
     broken_reviews: set[str] = field(default_factory=set)
     introspection: bool = True
     token: str | None = None
+    delay_s: float = 0.0  # answer this late (after recording the request): client timeouts
 
     @property
     def count(self) -> int:
@@ -179,6 +181,8 @@ def _app(server: LibraryServer) -> Any:
         server.requests.append({"query": body.get("query"), "variables": body.get("variables"),
                                 "headers": dict(request.headers),
                                 "params": dict(request.query_params)})
+        if server.delay_s:
+            await asyncio.sleep(server.delay_s)
         if server.token is not None and (
                 request.headers.get("authorization") != f"Bearer {server.token}"):
             # Echoes what it got, as careless servers do: the client must not pass it on.
