@@ -58,6 +58,7 @@ def test_graphql_through_the_daemon(cat_env: dict[str, str], data_dir: Path) -> 
             view = api.get("/api/tools/schema?address=tools.library.org.main.mutation.addBook")
             assert "select" in view["inputSchema"]["properties"]
             assert "NewBook" in json.dumps(view)
+            assert "title?: string" in view["outputTypeScript"]
 
             out = api.post("/api/executions", {"tool": "library.org.main.query.books",
                                                "args": {"limit": 1, "genre": "POETRY"}})

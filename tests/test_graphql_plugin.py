@@ -97,6 +97,16 @@ def test_tools_named_described_and_typed_like_executor(lib: Setup) -> None:
     assert lib.tools["mutation.deleteBook"].binding["operationString"] == (
         "mutation($id: ID!) { deleteBook(id: $id) }")
     assert books.binding["variableNames"] == ["limit", "genre"]
+    # Output: what the default selection returns; objects allow what a `select` adds.
+    assert lib.tools["query.book"].output_schema == {
+        "type": "object", "required": ["book"], "properties": {"book": {
+            "type": ["object", "null"], "additionalProperties": True, "properties": {
+                "id": {"type": "string"}, "title": {"type": "string"},
+                "year": {"type": ["integer", "null"]},
+                "genres": {"type": "array", "items": {"$ref": "#/$defs/Genre"}},
+                "review": {"type": ["string", "null"]}}}}}
+    assert lib.tools["mutation.deleteBook"].output_schema["properties"] == {
+        "deleteBook": {"type": "boolean"}}
 
 
 def test_query_with_arguments(lib: Setup) -> None:
