@@ -11,16 +11,12 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+pytest.importorskip("catalog_util", reason="the catalog core (branch core) is not merged yet")
+from catalog_util import Api, SourceDaemon
 from upstreams.graphql_server import running
-
-catalog_util = pytest.importorskip("catalog_util",
-                                   reason="the catalog core (branch core) is not merged yet")
-Api = catalog_util.Api
-SourceDaemon = catalog_util.SourceDaemon
 
 _ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = next((p / "fixtures" / "executor-1.5.9-migrated" / "mixed" for p in (
@@ -35,7 +31,7 @@ def cat_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
             "EXECUTOR_SECRET_PROVIDER": "file"}
 
 
-def start(data_dir: Path, env: dict[str, str]) -> tuple[Any, Any]:
+def start(data_dir: Path, env: dict[str, str]) -> tuple[SourceDaemon, Api]:
     daemon = SourceDaemon(data_dir, env)
     port = daemon.wait_ready()
     return daemon, Api(port, daemon.token)

@@ -81,10 +81,31 @@ def _register() -> None:
     cli.add_command(migrate_cmd.backups)
     cli.add_command(daemon_cmd.daemon)
     cli.add_command(doctor_cmd.doctor)
+    _register_catalog()
+
+
+def _register_catalog() -> None:
+    """The catalog commands, over the daemon's HTTP API."""
+    from executor_local.cli import (
+        call_cmd,
+        connections_cmd,
+        integrations_cmd,
+        policies_cmd,
+        tools_cmd,
+    )
+
+    for command in (call_cmd.call, call_cmd.resume, tools_cmd.tools,
+                    integrations_cmd.integrations, connections_cmd.connections,
+                    policies_cmd.policies):
+        cli.add_command(command)
 
     from executor_local.cli import graphql_cmd
 
     graphql_cmd.register(cli)  # after any `integrations` group, so it joins that one
+
+    from executor_local.cli import mcp_cmd
+
+    mcp_cmd.register(cli)
 
 
 _register()

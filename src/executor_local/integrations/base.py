@@ -21,7 +21,8 @@ Json = Any
 Envelope = dict[str, Any]
 
 # Error codes a plugin uses in ``error.code`` (the catalog adds its own: tool_not_found,
-# blocked, declined, invalid_arguments, ...). Keep them snake_case and stable: clients branch on them.
+# blocked, declined, invalid_arguments, ...). Keep them snake_case and stable: clients
+# branch on them.
 UPSTREAM_UNREACHABLE = "upstream_unreachable"  # refused, DNS, TLS: retryable
 UPSTREAM_TIMEOUT = "upstream_timeout"  # retryable
 UPSTREAM_ERROR = "upstream_error"  # a non-2xx answer: retryable when 5xx/429
