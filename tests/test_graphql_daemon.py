@@ -7,6 +7,7 @@ declined, a secret header filled from a connection, and the ``mixed`` fixture's 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -135,7 +136,21 @@ def test_graphql_secret_header_from_a_connection(cat_env: dict[str, str],
             assert out["result"]["ok"] is True, out
             assert all(r["headers"]["authorization"] == f"Bearer {SECRET}"
                        for r in server.requests)
+            # The snapshot introspected with the connection's credential is kept.
+            config = api.get("/api/graphql/integrations/private")
+            assert config["introspectionHash"]
         assert all(SECRET not in text for text in api.seen)
+        introspections = sum("__schema" in q for q in server.queries())
+        assert introspections == 1
+        daemon2, api2 = start(data_dir, cat_env)
+        with daemon2:
+            out = api2.post("/api/executions", {"tool": "private.org.main.query.book",
+                                                "args": {"id": "b1", "select": "title"}})
+            assert out["result"]["data"] == {"book": {"title": "The Dispossessed"}}
+            out = api2.post("/api/executions", {"tool": "private.org.main.query.book",
+                                                "args": {"id": "b1", "select": "nope"}})
+            assert out["result"]["error"]["code"] == "graphql_invalid_selection"
+        assert sum("__schema" in q for q in server.queries()) == introspections
         assert SECRET not in "".join(daemon.stdout + daemon.stderr)
         log = data_dir / "logs" / "daemon.log"
         assert not log.exists() or SECRET not in log.read_text(errors="replace")
@@ -177,7 +192,17 @@ def test_migrated_fixture_library_callable(cat_env: dict[str, str], tmp_path: Pa
             assert done["result"] == {**done["result"], "ok": True,
                                       "data": {"deleteBook": True}}
             assert server.requests[0]["headers"]["authorization"] == f"Bearer {token}"
+            # A refresh lists with the connection's credential and keeps the snapshot that
+            # 1.5.9 dropped: config.introspectionHash -> blob introspection/<sha256>.
+            out = api.post("/api/connections/org/library/libraryGraphqlToken/refresh", {})
+            assert out["toolCount"] == 6
+            sha = api.get("/api/graphql/integrations/library")["introspectionHash"]
         assert all(token not in text for text in api.seen)
+        with contextlib.closing(sqlite3.connect(data / "data.db")) as db:
+            (text,), = db.execute("select value from blob where namespace=? and key=?",
+                                  ("o:project-a105cef1/graphql", f"introspection/{sha}"))
+        assert hashlib.sha256(text.encode()).hexdigest() == sha
+        assert json.loads(text)["data"]["__schema"]["queryType"]["name"] == "Query"
 
 
 def test_cli_add_graphql_against_the_daemon(cat_env: dict[str, str], data_dir: Path) -> None:
