@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from catalog_util import Api, SourceDaemon
 from upstreams.graphql_server import running
 
