@@ -229,6 +229,13 @@ def test_cli_add_graphql_against_the_daemon(cat_env: dict[str, str], data_dir: P
             out = api.post("/api/executions", {"tool": "library.org.main.query.book",
                                                "args": {"id": "b2"}})
             assert out["result"]["data"]["book"]["title"] == "Dream Work"
+            call = subprocess.run(
+                [sys.executable, "-m", "executor_local", "--data-dir", str(data_dir), "call",
+                 "library.org.main.query.book", '{"id": "b1", "select": "title author { name }"}'],
+                capture_output=True, text=True, env=pythonpath_env(cat_env), timeout=120)
+            assert call.returncode == 0, call.stderr
+            assert json.loads(call.stdout) == {"book": {"title": "The Dispossessed",
+                                                        "author": {"name": "Ursula K. Le Guin"}}}
             again = subprocess.run(cmd[:-5], capture_output=True, text=True,
                                    env=pythonpath_env(cat_env), timeout=120)
             assert again.returncode != 0 and "already exists" in again.stderr, again.stderr
