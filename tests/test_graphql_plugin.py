@@ -394,3 +394,13 @@ def test_no_endpoint_is_a_clear_refusal(lib: Setup) -> None:
     broken = Integration("library", "graphql", "", {**lib.integration.config, "endpoint": ""})
     out = lib.call("query.authors", {}, integration=broken)
     assert out["error"]["code"] == "invalid_config" and "no endpoint" in out["error"]["message"]
+
+
+def test_introspection_size_is_bounded() -> None:
+    from executor_local.integrations.graphql.introspect import introspect
+
+    with running() as server:
+        with pytest.raises(GraphqlSchemaError) as info:
+            asyncio.run(introspect(server.url, max_bytes=1000))
+        assert info.value.code == "response_too_large"
+        assert asyncio.run(introspect(server.url))["__schema"]["queryType"]["name"] == "Query"
