@@ -11,13 +11,16 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("catalog_util", reason="the catalog core (branch core) is not merged yet")
 from catalog_util import Api, SourceDaemon
-from upstreams.graphql_server import running
+from proc import pythonpath_env
+from upstreams.graphql_server import SDL, running
 
 _ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = next((p / "fixtures" / "executor-1.5.9-migrated" / "mixed" for p in (
@@ -206,11 +209,6 @@ def test_migrated_fixture_library_callable(cat_env: dict[str, str], tmp_path: Pa
 
 
 def test_cli_add_graphql_against_the_daemon(cat_env: dict[str, str], data_dir: Path) -> None:
-    import subprocess
-    import sys
-
-    from proc import pythonpath_env
-
     with running(token=SECRET) as server:
         daemon, api = start(data_dir, cat_env)
         with daemon:
@@ -239,3 +237,45 @@ def test_cli_add_graphql_against_the_daemon(cat_env: dict[str, str], data_dir: P
             again = subprocess.run(cmd[:-5], capture_output=True, text=True,
                                    env=pythonpath_env(cat_env), timeout=120)
             assert again.returncode != 0 and "already exists" in again.stderr, again.stderr
+
+
+def test_refresh_takes_a_changed_schema(cat_env: dict[str, str], data_dir: Path) -> None:
+    with running() as server:
+        daemon, api = start(data_dir, cat_env)
+        with daemon:
+            api.post("/api/graphql/integrations", {"endpoint": server.url, "slug": "library"})
+            first = api.get("/api/graphql/integrations/library")["introspectionHash"]
+            # Executor never re-introspects a stored snapshot; neither does a plain refresh.
+            api.post("/api/connections/org/library/main/refresh", {})
+            assert api.get("/api/graphql/integrations/library")["introspectionHash"] == first
+            server.evolve('extend type Query { "The API version" version: String }')
+            out = api.post("/api/graphql/integrations/library/refresh", {})
+            assert out["changed"] is True and out["introspectionHash"] != first
+            assert out["connections"] == [{"owner": "org", "name": "main", "toolCount": 7}]
+            names = {t["name"] for t in api.get("/api/tools?integration=library")}
+            assert "query.version" in names
+            found = api.get("/api/search?query=API+version")
+            assert "library.org.main.query.version" in [i["path"] for i in found["items"]]
+            # Unchanged upstream: the same snapshot.
+            again = api.post("/api/graphql/integrations/library/refresh", {})
+            assert again["changed"] is False
+            # Introspection switched off: refused, the snapshot kept; a schema file works.
+            server.introspection = False
+            status, err = api.call("POST", "/api/graphql/integrations/library/refresh", {})
+            assert status == 502 and "introspection has been disabled" in err["error"]["message"]
+            kept = api.get("/api/graphql/integrations/library")["introspectionHash"]
+            assert kept == out["introspectionHash"]
+            back = api.post("/api/graphql/integrations/library/refresh", {"schema": SDL})
+            assert back["changed"] is True and back["connections"][0]["toolCount"] == 6
+            assert "query.version" not in {
+                t["name"] for t in api.get("/api/tools?integration=library")}
+            status, err = api.call("POST", "/api/graphql/integrations/ghost/refresh", {})
+            assert status == 404
+            server.introspection = True
+            server.evolve("extend type Query { ping: Boolean }")
+            done = subprocess.run(
+                [sys.executable, "-m", "executor_local", "--data-dir", str(data_dir),
+                 "integrations", "refresh-graphql", "library"],
+                capture_output=True, text=True, env=pythonpath_env(cat_env), timeout=120)
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.strip() == "Schema changed; org.main: 7 tools"

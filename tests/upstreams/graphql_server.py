@@ -97,6 +97,11 @@ class LibraryServer:
     introspection: bool = True
     token: str | None = None
     delay_s: float = 0.0  # answer this late (after recording the request): client timeouts
+    schema: Any = None  # the served GraphQLSchema; ``evolve`` swaps it
+
+    def evolve(self, extra_sdl: str) -> None:
+        """Serve the library schema plus ``extra_sdl`` from now on (a changed upstream)."""
+        self.schema = _build_schema(self, SDL + extra_sdl)
 
     @property
     def count(self) -> int:
@@ -106,10 +111,10 @@ class LibraryServer:
         return [r["query"] for r in self.requests]
 
 
-def _build_schema(server: LibraryServer) -> Any:
+def _build_schema(server: LibraryServer, sdl: str = SDL) -> Any:
     from graphql import build_schema
 
-    schema = build_schema(SDL)
+    schema = build_schema(sdl)
     authors, books = _seed()
     counter = {"n": len(books)}
 
@@ -170,7 +175,7 @@ def _app(server: LibraryServer) -> Any:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    schema = _build_schema(server)
+    server.schema = _build_schema(server)
 
     async def graphql_endpoint(request: Request) -> JSONResponse:
         raw = await request.body()
@@ -196,6 +201,7 @@ def _app(server: LibraryServer) -> Any:
         rules = list(specified_rules)
         if not server.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
+        schema = server.schema
         errors = validate(schema, document, rules)
         if errors:
             return JSONResponse({"errors": [e.formatted for e in errors]}, status_code=400)

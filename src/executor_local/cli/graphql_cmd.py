@@ -9,6 +9,8 @@ prompted without echo, or read with ``--value-stdin`` / ``--value-env VAR`` (as
 non-secret header kept in the config (as ``add-openapi --header`` does).
 
 Same calls as ``POST /api/graphql/integrations`` then ``POST /api/connections``.
+``executor integrations refresh-graphql SLUG [--schema-file F]`` takes a changed schema in
+(``POST /api/graphql/integrations/:slug/refresh``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import click
 
 from executor_local.cli.app import Context, pass_context
-from executor_local.cli.client import connect, json_option, print_result
+from executor_local.cli.client import connect, json_option, print_result, segment
 
 
 def _static_headers(values: tuple[str, ...]) -> dict[str, str]:
@@ -141,6 +143,28 @@ def add_graphql(ctx: Context, url: str, schema_file: str | None, slug: str | Non
     print_result(ctx, result, text)
 
 
+@click.command("refresh-graphql")
+@click.argument("slug")
+@click.option("--schema-file", type=click.Path(exists=True, dir_okay=False),
+              help="Take the schema from this SDL or introspection JSON instead.")
+@json_option
+@pass_context
+def refresh_graphql(ctx: Context, slug: str, schema_file: str | None) -> None:
+    """Take SLUG's schema again (introspection, or --schema-file) and re-list its tools."""
+    body: dict[str, Any] = {}
+    if schema_file:
+        try:
+            body["schema"] = Path(schema_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.UsageError(f"cannot read the schema file {schema_file}: {exc}") from None
+    out = connect(ctx).post(f"/graphql/integrations/{segment(slug)}/refresh", body)
+    counts = ", ".join(f"{c['owner']}.{c['name']}: {c['toolCount']} tools"
+                       for c in out.get("connections") or [])
+    text = ("Schema changed" if out.get("changed") else "Schema unchanged") + (
+        f"; {counts}" if counts else "")
+    print_result(ctx, out, text)
+
+
 def register(cli: click.Group) -> None:
     """Put ``add-graphql`` under the ``integrations`` group (made here if nobody has yet)."""
     group = cli.commands.get("integrations")
@@ -152,3 +176,4 @@ def register(cli: click.Group) -> None:
         group = integrations
         cli.add_command(group)
     group.add_command(add_graphql)
+    group.add_command(refresh_graphql)
