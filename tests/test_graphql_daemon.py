@@ -279,3 +279,11 @@ def test_refresh_takes_a_changed_schema(cat_env: dict[str, str], data_dir: Path)
                 capture_output=True, text=True, env=pythonpath_env(cat_env), timeout=120)
             assert done.returncode == 0, done.stderr
             assert done.stdout.strip() == "Schema changed; org.main: 7 tools"
+            server.evolve("extend type Query { pong: Boolean }")
+            done = subprocess.run(
+                [sys.executable, "-m", "executor_local", "--data-dir", str(data_dir),
+                 "integrations", "refresh", "library"],
+                capture_output=True, text=True, env=pythonpath_env(cat_env), timeout=120)
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.strip() == "The schema changed\norg/main: 7 tools"
+            assert "query.pong" in {t["name"] for t in api.get("/api/tools?integration=library")}
