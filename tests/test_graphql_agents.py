@@ -3,7 +3,8 @@
 MCP and ``POST /api/executions {code}``), against the real GraphQL test server through the
 real daemon.
 
-Skips until the MCP server (branch mcpserver) and code mode (branch codemode) are merged.
+The MCP part skips until the MCP server (branch mcpserver) is merged; it passed on a scratch
+merge with it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ import pytest
 from catalog_util import Api, SourceDaemon
 from upstreams.graphql_server import running
 
-pytest.importorskip("executor_local.mcp.routes", reason="the MCP server is not merged yet")
 pytest.importorskip("executor_local.executions.sandbox",
                     reason="code mode (branch codemode) is not merged yet")
-mcp_util = pytest.importorskip("mcp_util", reason="the MCP test helpers are not here yet")
-anyio = pytest.importorskip("anyio")
+
 BOOKS = "library.org.main.query.books"
 ADD = "library.org.main.mutation.addBook"
 
@@ -37,10 +36,42 @@ def cat_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
             "EXECUTOR_SECRET_PROVIDER": "file"}
 
 
-def test_graphql_over_mcp_and_code_mode(cat_env: dict[str, str], data_dir: Path) -> None:
+def _start(data_dir: Path, env: dict[str, str]) -> tuple[SourceDaemon, Api]:
+    daemon = SourceDaemon(data_dir, env)
+    return daemon, Api(daemon.wait_ready(), daemon.token)
+
+
+def test_graphql_in_code_mode_over_http(cat_env: dict[str, str], data_dir: Path) -> None:
     with running() as server:
-        daemon = SourceDaemon(data_dir, cat_env)
-        api = Api(daemon.wait_ready(), daemon.token)
+        daemon, api = _start(data_dir, cat_env)
+        with daemon:
+            api.post("/api/graphql/integrations", {"endpoint": server.url, "slug": "library"})
+            out = api.post("/api/executions", {"code": PROGRAM})
+            assert out["status"] == "completed" and not out.get("isError"), out
+            result = out["structured"]["result"]
+            assert BOOKS in result["paths"]
+            assert result["one"] == {"book": {"title": "The Dispossessed",
+                                              "author": {"name": "Ursula K. Le Guin"}}}
+            assert result["bad"] == "graphql_invalid_selection"
+            before = server.count
+            paused = api.post("/api/executions", {"code": (
+                "const r = await tools.library.org.main.mutation.deleteBook({id: 'b2'});"
+                " return r.data;")})
+            assert paused["status"] == "paused", paused
+            assert paused["interaction"]["address"] == "tools.library.org.main.mutation.deleteBook"
+            assert server.count == before
+            done = api.post(f"/api/executions/{paused['executionId']}/resume",
+                            {"action": "accept"})
+            assert done["structured"]["result"] == {"deleteBook": True}, done
+            assert server.count == before + 1
+
+
+def test_graphql_over_mcp(cat_env: dict[str, str], data_dir: Path) -> None:
+    pytest.importorskip("executor_local.mcp.routes", reason="the MCP server is not merged yet")
+    mcp_util = pytest.importorskip("mcp_util", reason="the MCP test helpers are not here yet")
+    anyio = pytest.importorskip("anyio")
+    with running() as server:
+        daemon, api = _start(data_dir, cat_env)
         with daemon:
             api.post("/api/graphql/integrations", {"endpoint": server.url, "slug": "library"})
 
@@ -72,28 +103,13 @@ def test_graphql_over_mcp_and_code_mode(cat_env: dict[str, str], data_dir: Path)
                     assert done.structured_content["data"]["addBook"]["title"] == "Tehanu"
                     assert server.count == before + 1
 
-            anyio.run(passthrough)
-
-            out = api.post("/api/executions", {"code": PROGRAM})
-            assert out["status"] == "completed" and not out.get("isError"), out
-            result = out["structured"]["result"]
-            assert BOOKS in result["paths"]
-            assert result["one"] == {"book": {"title": "The Dispossessed",
-                                              "author": {"name": "Ursula K. Le Guin"}}}
-            assert result["bad"] == "graphql_invalid_selection"
-
             async def code_mode() -> None:
                 async with mcp_util.client(daemon.port, token=daemon.token) as c:
-                    tools = {t.name for t in (await c.list_tools()).tools}
-                    assert "execute" in tools
-                    out = await c.call_tool("execute", {"code": (
-                        "const r = await tools.library.org.main.mutation.deleteBook({id: 'b2'});"
-                        " return r;")})
-                    assert out.structured_content["status"] == "paused", out.content
-                    done = await c.call_tool("resume", {
-                        "executionId": out.structured_content["executionId"],
-                        "action": "accept"})
-                    assert "deleteBook" in done.content[0].text, done.content
+                    assert "execute" in {t.name for t in (await c.list_tools()).tools}
+                    out = await c.call_tool("execute", {"code": PROGRAM})
+                    assert not out.is_error, out.content
+                    assert "graphql_invalid_selection" in out.content[0].text
 
+            anyio.run(passthrough)
             anyio.run(code_mode)
             assert daemon.terminate() == 0
