@@ -107,5 +107,10 @@ def _register_catalog() -> None:
 
     mcp_cmd.register(cli)
 
+    from executor_local.cli import web_cmd
+
+    cli.add_command(web_cmd.web)
+    cli.add_command(web_cmd.open_)
+
 
 _register()

@@ -65,6 +65,43 @@ def _cli_prefix(ctx: Context) -> str:
     return "executor"
 
 
+def print_pause(ctx: Context, api: Api, outcome: dict[str, Any], *, err: bool = False) -> None:
+    """What waits, its arguments, and where to answer (stderr while ``--wait`` waits)."""
+    eid = outcome.get("executionId") or (outcome.get("structured") or {}).get("executionId")
+    interaction = outcome.get("interaction") or {}
+    message = interaction.get("message") or outcome.get("text") or "Approval required."
+    click.echo(message, err=err)
+    if interaction.get("args") is not None:
+        click.echo("Arguments:\n" + json.dumps(interaction["args"], indent=2,
+                                               ensure_ascii=False), err=err)
+    click.echo(f"\nExecution: {eid}", err=err)
+    click.echo("\nApprove in browser (log in first with `executor web`):", err=err)
+    click.echo(f"  {api.origin}/resume/{eid}", err=err)
+    prefix = f"{_cli_prefix(ctx)} resume --execution-id {eid}"
+    click.echo("\nOr here:", err=err)
+    click.echo(f"  {prefix} --action accept", err=err)
+    click.echo(f"  {prefix} --action decline", err=err)
+
+
+def wait_for_answer(api: Api, outcome: dict[str, Any], wait_s: float) -> dict[str, Any]:
+    """Poll ``GET /api/executions/:id`` until the pause is answered or ``wait_s`` passes;
+    the last answer (still ``paused`` on a deadline)."""
+    import time
+
+    eid = outcome.get("executionId")
+    if not eid:
+        return outcome
+    deadline = time.monotonic() + wait_s
+    delay = 0.2
+    while time.monotonic() < deadline:
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 1.0)
+        now = api.get(f"/executions/{segment(str(eid))}")
+        if isinstance(now, dict) and now.get("status") not in ("paused", "running"):
+            return now
+    return outcome
+
+
 def show_outcome(ctx: Context, api: Api, outcome: dict[str, Any]) -> None:
     """Print a completed or paused execution; exit 1 for a failed tool, 13 for a pause."""
     status = outcome.get("status")
@@ -72,20 +109,7 @@ def show_outcome(ctx: Context, api: Api, outcome: dict[str, Any]) -> None:
         if ctx.as_json:
             click.echo(json.dumps(outcome, indent=2, ensure_ascii=False))
             raise SystemExit(EXIT_PAUSED)
-        eid = outcome.get("executionId") or (outcome.get("structured") or {}).get("executionId")
-        interaction = outcome.get("interaction") or {}
-        message = interaction.get("message") or outcome.get("text") or "Approval required."
-        click.echo(message)
-        if interaction.get("args") is not None:
-            click.echo("Arguments:\n" + json.dumps(interaction["args"], indent=2,
-                                                   ensure_ascii=False))
-        click.echo(f"\nExecution: {eid}")
-        click.echo("\nApprove in browser:")
-        click.echo(f"  {api.origin}/resume/{eid}")
-        prefix = f"{_cli_prefix(ctx)} resume --execution-id {eid}"
-        click.echo("\nOr here:")
-        click.echo(f"  {prefix} --action accept")
-        click.echo(f"  {prefix} --action decline")
+        print_pause(ctx, api, outcome)
         raise SystemExit(EXIT_PAUSED)
     result = outcome.get("result")
     if result is None and isinstance(outcome.get("structured"), dict):
@@ -212,10 +236,13 @@ def help_for(ctx: Context, api: Api, prefix: str, match: str | None, limit: int)
 @click.option("--match", default=None, help="With --help: only tools matching these words.")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
               help="With --help: at most this many entries.")
+@click.option("--wait", "wait_s", type=click.FloatRange(0, 86400), default=None,
+              metavar="SECONDS", help="If the call pauses for approval, wait up to SECONDS for "
+              "the answer (in the web console or `executor resume`) and print the outcome.")
 @json_option
 @pass_context
 def call(ctx: Context, args: tuple[str, ...], show_help: bool, match: str | None,
-         limit: int) -> None:
+         limit: int, wait_s: float | None) -> None:
     """Call a tool: executor call <path> ['{json}' | @file.json | @-].
 
     The path is <integration>.<owner>.<connection>.<tool> (segments may be separated by
@@ -233,7 +260,12 @@ def call(ctx: Context, args: tuple[str, ...], show_help: bool, match: str | None
         click.echo(click.get_current_context().get_help())
         raise SystemExit(2)
     api = connect(ctx)
-    show_outcome(ctx, api, api.post("/executions", {"tool": path, "args": data}))
+    outcome = api.post("/executions", {"tool": path, "args": data})
+    if wait_s and isinstance(outcome, dict) and outcome.get("status") == "paused":
+        print_pause(ctx, api, outcome, err=True)
+        click.echo(f"\nWaiting up to {wait_s:g} s for the answer ...", err=True)
+        outcome = wait_for_answer(api, outcome, wait_s)
+    show_outcome(ctx, api, outcome)
 
 
 @click.command("resume")

@@ -10,6 +10,12 @@ our port under its own name. So, in this order:
    so the route map is not disclosed);
 4. a body sent with POST/PUT/PATCH must be JSON, which forces a browser preflight, else 415.
 
+The web console's pages (``/``, ``/login``, ``/logout``, ``/resume/...``, ``/ui/...``: see
+``is_console_path``) skip 3 and 4 only: they authenticate with their own session cookie and a
+CSRF token (``server/web/guard.py``), post HTML forms, and get no CORS headers at all, so no
+other origin — not even another loopback port — may read them. ``/api`` and ``/mcp`` stay
+bearer-only: the console's cookie is never a credential there.
+
 Plain ASGI with no imports beyond the stdlib, so it wraps any app (the MCP SDK's too).
 """
 
@@ -35,6 +41,13 @@ PUBLIC = {("GET", "/api/health")}
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-Id"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+CONSOLE_PATHS = {"/", "/login", "/logout"}
+CONSOLE_PREFIXES = ("/resume/", "/ui/")
+
+
+def is_console_path(path: str) -> bool:
+    """A web console route (session cookie + CSRF, checked by the console itself)."""
+    return path in CONSOLE_PATHS or path.startswith(CONSOLE_PREFIXES)
 
 
 class NonLoopbackRefused(ExecutorError):
@@ -136,6 +149,9 @@ class LocalSecurity:
             return
         if origin is not None and not self.origin_allowed(origin):
             await _reply(send, 403, "forbidden: requests from this Origin are not allowed")
+            return
+        if is_console_path(path):
+            await self.app(scope, receive, send)  # no CORS, no bearer: the console's own guard
             return
         cors = _cors_headers(origin, headers) if origin is not None else []
         if method == "OPTIONS" and origin is not None:

@@ -191,6 +191,24 @@ class Executions:
             return self._recent.get(eid)
         return self._view(row)
 
+    def history(self, *, limit: int = 50, status: str | None = None) -> list[dict[str, Any]]:
+        """Persisted executions of this tenant, newest first (every pause and its outcome; a
+        call that ran at once lives only in memory, see ``recent``). ``status`` ``paused``
+        gives the approvals still waiting (expired ones excluded)."""
+        with self.db.read() as conn:
+            rows = executions_table.recent(conn, self.catalog.tenant, limit=limit, status=status)
+        now = now_ms()
+        out = []
+        for row in rows:
+            if status == "paused" and row.expires_at <= now:
+                continue
+            out.append({**self._view(row), "args": loads(row.args)})
+        return out
+
+    def recent(self) -> list[dict[str, Any]]:
+        """This daemon's calls that completed without a pause, newest first (memory only)."""
+        return list(reversed(self._recent.values()))
+
     # -- internals --------------------------------------------------------------------------
 
     async def _resume(self, eid: str, action: str, content: Any) -> dict[str, Any]:

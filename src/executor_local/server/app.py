@@ -32,6 +32,7 @@ ROUTERS = (
     "executor_local.server.routes.policies",
     "executor_local.server.routes.executions",
     "executor_local.server.routes.docs",
+    "executor_local.server.web.routes",  # the web console (its own session auth: guard.py)
 )
 
 PLUGIN_ROUTERS: list[str] = [

@@ -33,3 +33,14 @@ def prune(conn: sqlite3.Connection, before_ms: int) -> int:
         return max(cur.rowcount, 0)
     finally:
         cur.close()
+
+
+def recent(conn: sqlite3.Connection, tenant: str, *, limit: int = 50,
+           status: str | None = None) -> list[ExecutionRow]:
+    """One tenant's executions, newest first (the web console's history and pending list)."""
+    where, params = "tenant = ?", [tenant]
+    if status is not None:
+        where += " AND status = ?"
+        params.append(status)
+    return select(conn, ExecutionRow, where, params, order="updated_at DESC, id",
+                  limit=limit)
