@@ -11,8 +11,9 @@ Origin, and lets console paths through without the bearer. Here:
 - a request another origin made with ``fetch`` (an ``Origin`` or ``Sec-Fetch-Site`` that is not
   ours) is refused even for reading; pages carry no CORS headers, so none could read them anyway.
 
-Every answer gets ``no-store``, ``no-referrer``, a CSP allowing only our own script and style,
-and ``frame-ancestors 'none'``.
+Every answer gets ``no-store``, ``Referrer-Policy: same-origin`` (never a referrer to another
+site; ``no-referrer`` would make browsers send ``Origin: null`` on our own forms), a CSP
+allowing only our own script and style, and ``frame-ancestors 'none'``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from executor_local.server.web.sessions import Session, WebState
 MAX_FORM = 20 * 1024 * 1024
 HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make Origin "null"
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "

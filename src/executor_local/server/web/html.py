@@ -25,7 +25,7 @@ def esc(value: Any) -> Markup:
     return Markup(html.escape("" if value is None else str(value), quote=True))
 
 
-def render(template: str, **values: Any) -> Markup:
+def render(template: str, /, **values: Any) -> Markup:
     """``$name`` placeholders filled with escaped values (a missing one is a bug: KeyError)."""
     return Markup(string.Template(template).substitute({k: esc(v) for k, v in values.items()}))
 

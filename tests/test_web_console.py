@@ -1,0 +1,322 @@
+"""The web console in a real browser: headless Debian Chromium driven by Playwright, against a
+daemon run from the source tree, the real petstore upstream and the CLI as subprocesses.
+
+One scenario a person walks through (log in through the one-time link, add the petstore with a
+preview, connect it, see and search its tools, refuse a pattern that can never match, block a
+tool and watch it go, approve a CLI call paused on the page while the CLI waits for it), then the
+attacks: a spent ticket, a cross-site form post (even one that knows the CSRF token), a
+cross-origin read, and the cookie used on ``/api``. Screenshots of every page land in
+``tests/artifacts/web/``.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+catalog_util = pytest.importorskip("catalog_util")
+import browser  # noqa: E402
+from daemon_util import request  # noqa: E402
+from proc import pythonpath_env, wait_for  # noqa: E402
+from upstreams import petstore as upstream  # noqa: E402
+from upstreams.petstore import API_KEY  # noqa: E402
+
+petstore = upstream.petstore
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    why = browser.ensure_chromium()
+    if why:
+        pytest.skip(why)
+    return browser.CHROMIUM
+
+
+@pytest.fixture
+def cli_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return {**env, "EXECUTOR_AUTH_FILE": str(tmp_path / "secrets" / "auth.json"),
+            "EXECUTOR_SECRET_PROVIDER": "file"}
+
+
+@pytest.fixture
+def daemon(data_dir: Path, cli_env: dict[str, str]) -> Iterator[catalog_util.SourceDaemon]:
+    d = catalog_util.SourceDaemon(data_dir, cli_env)
+    try:
+        d.wait_ready()
+        yield d
+    finally:
+        d.kill()
+
+
+class Cli:
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.argv = [sys.executable, "-m", "executor_local", "--data-dir", str(data_dir)]
+        self.env = pythonpath_env(env)
+        self.seen: list[str] = []
+
+    def run(self, *args: str, code: int = 0) -> str:
+        done = subprocess.run([*self.argv, *args], env=self.env, capture_output=True, text=True,
+                              timeout=120, stdin=subprocess.DEVNULL)
+        self.seen += [done.stdout, done.stderr]
+        assert done.returncode == code, (args, done.returncode, done.stdout, done.stderr)
+        return done.stdout
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([*self.argv, *args], env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+
+
+@pytest.fixture
+def cli(data_dir: Path, cli_env: dict[str, str]) -> Cli:
+    return Cli(data_dir, cli_env)
+
+
+@pytest.fixture
+def context(chromium: str, tmp_path: Path) -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True,
+            args=browser.ARGS)
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+
+
+class EvilSite:
+    """Another origin (another port of 127.0.0.1: the same *site*, so SameSite alone would not
+    stop it) serving a page that posts a form to the daemon and one that fetches from it."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.csrf = "guessed"
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.startswith("/post"):
+                    body = (f'<form id="f" method="post" action="{site.target}/ui/policies">'
+                            '<input name="pattern" value="*"><input name="action" '
+                            f'value="block"><input name="csrf" value="{site.csrf}"></form>'
+                            '<script>document.getElementById("f").submit()</script>')
+                else:
+                    body = "<p>hello</p>"
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def api(daemon: catalog_util.SourceDaemon, method: str, path: str,
+        body: object = None) -> tuple[int, object]:
+    raw = None if body is None else json.dumps(body).encode()
+    status, _h, text = request(daemon.port, path, token=daemon.token, method=method,
+                               headers={"Content-Type": "application/json"} if raw else {},
+                               body=raw)
+    return status, json.loads(text) if text else None
+
+
+def test_console_in_a_browser(daemon, cli, context, petstore) -> None:
+    origin = f"http://127.0.0.1:{daemon.port}"
+    page = context.new_page()
+    expect = sync_api.expect
+
+    # -- log in through the one-time link ---------------------------------------------------
+    link = cli.run("web", "--no-open").strip()
+    assert re.fullmatch(rf"{re.escape(origin)}/login\?ticket=[\w-]{{40,}}", link), link
+    page.goto(link)
+    assert page.url == origin + "/"  # the ticket is gone from the address bar
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
+    cookies = [c for c in context.cookies() if c["name"] == f"executor_console_{daemon.port}"]
+    assert len(cookies) == 1 and cookies[0]["httpOnly"] and cookies[0]["sameSite"] == "Strict"
+    assert daemon.token not in page.content() and daemon.token not in cookies[0]["value"]
+    assert page.request.get(link).status == 401  # spent
+    page.keyboard.press("Tab")  # the first stop is the skip link, for keyboard users
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    browser.shot(page, "01-overview-empty")
+
+    # -- add the petstore with a preview first -------------------------------------------------
+    page.get_by_role("link", name="Add integration").click()
+    openapi = page.get_by_role("region", name="OpenAPI")
+    openapi.get_by_label("Spec URL or document").fill(petstore.spec_url)
+    openapi.get_by_label("Slug").fill("pets")
+    openapi.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("region", name="OpenAPI").get_by_role("status")).to_contain_text(
+        "15 tools")
+    expect(page.locator(".preview")).to_contain_text("pets.listPets")
+    assert api(daemon, "GET", "/api/integrations")[1] and "pets" not in json.dumps(
+        api(daemon, "GET", "/api/integrations")[1])  # a preview stores nothing
+    browser.shot(page, "02-add-preview")
+    page.get_by_role("region", name="OpenAPI").get_by_role("button", name="Add").click()
+    expect(page).to_have_url(f"{origin}/ui/integrations/pets")
+    expect(page.locator("#flash")).to_contain_text("Added pets")
+
+    # -- connect it: the secret once, never shown again ----------------------------------------
+    page.get_by_role("link", name="Connections").click()
+    form = page.locator("form:has(input[name=template][value='apikey-0'])")
+    form.locator("input[type=password]").fill(API_KEY)
+    browser.shot(page, "03-connections-form")
+    form.get_by_role("button", name="Connect").click()
+    expect(page).to_have_url(f"{origin}/ui/integrations/pets")
+    expect(page.locator("#flash")).to_contain_text("Connected tools.pets.org.main (15 tools)")
+    tools = page.locator("#tools-table")
+    expect(tools).to_contain_text("pets.listPets")
+    expect(tools).to_contain_text("pets.deletePet")
+    browser.shot(page, "04-integration")
+    page.get_by_role("link", name="Connections").click()
+    expect(page.get_by_role("table", name="Connections")).to_contain_text("tools.pets.org.main")
+    browser.shot(page, "05-connections")
+    assert API_KEY not in page.content()
+
+    # -- see and search its tools; one tool's schema and policy --------------------------------
+    page.goto(f"{origin}/ui/integrations/pets")
+    page.get_by_label("Search tools").fill("delete")  # live filter (JavaScript)
+    expect(page.locator("#tools-count")).to_contain_text("of 15 tools shown")
+    expect(page.get_by_role("row", name=re.compile("pets.listPets"))).to_be_hidden()
+    page.get_by_label("Search tools").press("Enter")  # the server's search (no JavaScript)
+    expect(page).to_have_url(re.compile(r"\?q=delete$"))
+    expect(tools).to_contain_text("pets.deletePet")
+    page.get_by_role("link", name="pets.deletePet").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("pets.deletePet")
+    expect(page.get_by_role("region", name="Input")).to_contain_text("petId")
+    expect(page.get_by_role("region", name="Policy")).to_contain_text("needs approval")
+    browser.shot(page, "06-tool")
+
+    # -- policies: refuse a pattern that can never match, then block one tool -----------------
+    page.get_by_role("link", name="Policies").click()
+    pattern = page.get_by_label("Pattern")
+    pattern.fill("pets.org.main")
+    matches = page.locator("#pattern-matches")
+    expect(matches).to_contain_text("can never match")
+    expect(pattern).to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.locator("#flash")).to_contain_text("The rule was refused")
+    assert api(daemon, "GET", "/api/policies")[1] == []
+    page.get_by_label("Pattern").fill("pets.org.main.pets.deletePet")
+    expect(matches).to_contain_text("1 tool matches.")
+    expect(matches).to_contain_text("pets.org.main.pets.deletePet")
+    page.get_by_label("Action").select_option("block")
+    browser.shot(page, "07-policies-live")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.locator("#flash")).to_contain_text("Added the rule")
+    expect(page.get_by_role("table", name="Rules")).to_contain_text(
+        "pets.org.main.pets.deletePet")
+    browser.shot(page, "08-policies")
+    page.goto(f"{origin}/ui/integrations/pets")
+    expect(tools).to_contain_text("pets.listPets")
+    expect(tools).not_to_contain_text("pets.deletePet")
+    expect(page.locator("details")).to_contain_text("1 blocked by a policy")
+
+    # -- a CLI call pauses; approve it on the page; the CLI's call completes -------------------
+    waiting = cli.start("call", "--wait", "90", "pets.org.main.pets.createPet",
+                        '{"body": {"name": "Kit"}}')
+    try:
+        def pending() -> bool:
+            page.goto(origin + "/")
+            return page.get_by_role("region", name="Waiting for approval").get_by_role(
+                "link").count() == 1
+        wait_for(pending, 30, "the paused call on the overview")
+        browser.shot(page, "09-overview")
+        page.get_by_role("region", name="Waiting for approval").get_by_role("link").click()
+        eid = page.url.rsplit("/", 1)[1]
+        expect(page.get_by_role("heading", level=1)).to_have_text("Approve this call?")
+        expect(page.locator("dl")).to_contain_text("pets.org.main.pets.createPet")
+        expect(page.get_by_role("region", name="Arguments").or_(page.locator("pre"))
+               ).to_contain_text('"Kit"')
+        assert "Kit" not in {p["name"] for p in petstore.pets.values()}
+        browser.shot(page, "10-resume")
+        page.get_by_role("button", name="Accept").click()
+        expect(page.locator("#flash")).to_contain_text("accepted; it ran")
+        expect(page.locator("#result")).to_contain_text('"Kit"')
+        browser.shot(page, "11-resume-done")
+        out, err = waiting.communicate(timeout=60)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.communicate()
+    assert waiting.returncode == 0, (out, err)
+    assert json.loads(out)["name"] == "Kit" and f"/resume/{eid}" in err
+    assert "Kit" in {p["name"] for p in petstore.pets.values()}
+    status, settled = api(daemon, "GET", f"/api/executions/{eid}")
+    assert status == 200 and settled["status"] == "completed" and settled["action"] == "accept"
+    page.get_by_role("link", name="Executions").click()
+    expect(page.get_by_role("table", name="Paused calls and their outcome")).to_contain_text(
+        eid)
+    browser.shot(page, "12-executions")
+
+    # -- attacks ----------------------------------------------------------------------------
+    page.goto(f"{origin}/ui/policies")
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    evil = EvilSite(origin)
+    try:
+        for known in ("guessed", csrf):  # even with the real token, the Origin check refuses
+            evil.csrf = known
+            with page.expect_response(lambda r: r.url == f"{origin}/ui/policies") as answer:
+                page.goto(f"{evil.url}/post")
+            assert answer.value.status == 403
+        page.goto(f"{evil.url}/read")
+        read = page.evaluate("""async (url) => {
+            try { const r = await fetch(url, {credentials: 'include'}); return await r.text(); }
+            catch (e) { return 'refused: ' + e.name; } }""", f"{origin}/ui/json/matches?pattern=*")
+        assert read.startswith("refused"), read
+    finally:
+        evil.close()
+    rules = api(daemon, "GET", "/api/policies")[1]
+    assert [r["pattern"] for r in rules] == ["pets.org.main.pets.deletePet"]
+    cookie = f"executor_console_{daemon.port}={cookies[0]['value']}"
+    for method, path in (("GET", "/api/policies"), ("POST", "/api/policies"), ("POST", "/mcp")):
+        status, _h, _t = request(daemon.port, path, method=method, body=b"{}", headers={
+            "Cookie": cookie, "Content-Type": "application/json", "Origin": origin})
+        assert status == 401, (method, path)  # the cookie is no credential for the API
+    status, _h, _t = request(daemon.port, "/ui/policies", method="POST",
+                             body=b"pattern=%2A&action=block", headers={
+                                 "Cookie": cookie, "Origin": origin,
+                                 "Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 403  # the right Origin but no CSRF token
+    assert [r["pattern"] for r in api(daemon, "GET", "/api/policies")[1]] == [
+        "pets.org.main.pets.deletePet"]
+    for text in [*cli.seen, daemon.err, daemon.out]:
+        assert API_KEY not in text and daemon.token not in text
+    assert link.split("ticket=")[1] not in daemon.err
+
+
+def test_console_without_a_session(daemon) -> None:
+    """No session: every console page is 401 (the route map stays private), a forged ticket
+    too, and pages carry the headers that keep them out of frames and caches."""
+    for path in ("/", "/ui/policies", "/ui/nothing", "/resume/abc"):
+        status, headers, text = request(daemon.port, path)
+        assert status == 401 and "executor web" in text, path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["cache-control"] == "no-store"
+    assert request(daemon.port, "/login?ticket=forged")[0] == 401
+    status, _h, text = request(daemon.port, "/api/web/tickets", method="POST", body=b"{}",
+                               headers={"Content-Type": "application/json"})
+    assert status == 401  # minting a ticket needs the bearer
+    status, body = api(daemon, "POST", "/api/web/tickets", {"next": "//evil.example/x"})
+    assert status == 200 and body["expiresInSeconds"] <= 120
+    status, headers, _t = request(daemon.port, body["url"].split(str(daemon.port), 1)[1])
+    assert status == 303 and headers["location"] == "/"  # never off this daemon
+    assert time.time() * 1000 < body["expiresAt"]
