@@ -12,6 +12,13 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
 
+# The web console's browser tests drive Debian's Chromium (never `playwright install`): install
+# it once, only when it is missing and we may (root on a fresh Debian CI machine).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+      >/dev/null; } || echo "tests/run.sh: could not install chromium; the browser tests will skip" >&2
+fi
+
 .venv/bin/ruff check src tests build.py bench
 .venv/bin/python build.py >/dev/null
 

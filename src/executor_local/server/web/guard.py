@@ -19,6 +19,7 @@ allowing only our own script and style, and ``frame-ancestors 'none'``.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from urllib.parse import parse_qs
@@ -88,13 +89,15 @@ def refused(text: str, status: int = 403) -> Response:
     return html_response(bare_page("Refused", text), status)
 
 
-def login_needed() -> Response:
+def login_needed(path: str = "/") -> Response:
     from executor_local.server.web.layout import bare_page
 
+    # Only an approval link is echoed back into the command to type (never arbitrary text).
+    here = f" {path}" if re.fullmatch(r"/resume/[A-Za-z0-9_-]{1,100}", path) else ""
     response = html_response(bare_page(
         "Log in to the console",
-        "This console opens through a one-time link. Run `executor web` (or `executor open`) "
-        "in a terminal; it prints the link and opens it in your browser."), 401)
+        f"This console opens through a one-time link. Run `executor web{here}` (or "
+        "`executor open`) in a terminal; it prints the link and opens it in your browser."), 401)
     response.headers["WWW-Authenticate"] = 'Bearer realm="executor"'
     return response
 
@@ -116,7 +119,7 @@ def page(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
             return refused("Requests from another origin are refused.")
         session = current(request)
         if session is None:
-            return login_needed()
+            return login_needed(request.url.path)
         return secure(await fn(request, session))
     return handler
 

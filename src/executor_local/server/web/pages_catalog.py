@@ -66,7 +66,7 @@ async def integration(request: Request, session: Session) -> Response:
     counted = (f"{len(d['tools'])} of {d['total']} tools match “{query}”" if query
                else f"{d['total']} tools")
     body = render(
-        '<p>$desc</p><dl><dt>Kind</dt><dd>$kind</dd><dt>Address</dt><dd>$url</dd></dl>'
+        '<p>$desc</p><dl><dt>Kind</dt><dd>$kind</dd>$url</dl>'
         '<section aria-labelledby="h-auth"><h2 id="h-auth">Authentication</h2>'
         '<ul>$methods</ul><p>Connections:</p><ul>$conns</ul>'
         '<p><a href="/ui/connections#add-$slug">Add a connection</a></p></section>'
@@ -87,7 +87,8 @@ async def integration(request: Request, session: Session) -> Response:
         '<button type="submit" class="danger">Remove $name and its connections</button>'
         '</form></section>',
         desc=integ.get("description") or "", kind=integ.get("kind"),
-        url=integ.get("displayUrl") or "", methods=methods or Markup("<li>none</li>"),
+        url=render("<dt>Address</dt><dd>$u</dd>", u=integ["displayUrl"])
+        if integ.get("displayUrl") else Markup(""), methods=methods or Markup("<li>none</li>"),
         conns=conns or Markup("<li>none yet</li>"), slug=integ["slug"], q=query,
         counted=counted, name=integ["name"], rows=rows, nblocked=len(d["blocked"]),
         blocked=blocked, csrf=csrf_field(session))

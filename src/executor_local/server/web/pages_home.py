@@ -137,16 +137,17 @@ async def resume_page(request: Request, session: Session) -> Response:
         parts.append(render('<p class="message">$m</p>', m=interaction.get("message") or
                             "This call needs your approval."))
         if args is not None:
-            parts.append(render('<h2 id="h-args">Arguments</h2><pre aria-labelledby="h-args">'
-                                '$a</pre>', a=pretty_json(args)))
+            parts.append(render('<section aria-labelledby="h-args"><h2 id="h-args">Arguments'
+                                '</h2><pre>$a</pre></section>', a=pretty_json(args)))
         parts.append(render(
             '<form method="post" action="/resume/$id" class="decide">$csrf'
             '<button type="submit" name="action" value="accept" class="primary">Accept'
             '</button> <button type="submit" name="action" value="decline">Decline</button>'
             '</form>', id=eid, csrf=csrf_field(session)))
     else:
-        parts.append(render('<h2 id="h-result">Outcome</h2><pre aria-labelledby="h-result" '
-                            'id="result">$r</pre>', r=pretty_json(found.get("result"))))
+        parts.append(render('<section aria-labelledby="h-result"><h2 id="h-result">Outcome'
+                            '</h2><pre id="result">$r</pre></section>',
+                            r=pretty_json(found.get("result"))))
     title = "Approve this call?" if found.get("status") == "paused" else "Execution"
     return html_response(frame(title, join(parts), session))
 
