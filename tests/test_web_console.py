@@ -319,3 +319,56 @@ def test_console_without_a_session(daemon) -> None:
     status, headers, _t = request(daemon.port, body["url"].split(str(daemon.port), 1)[1])
     assert status == 303 and headers["location"] == "/"  # never off this daemon
     assert time.time() * 1000 < body["expiresAt"]
+
+
+def test_console_without_javascript(daemon, cli, chromium, tmp_path) -> None:
+    """Every page reads and every form works with JavaScript off: the pattern check is a button
+    that posts and redirects, and adding a rule is a plain form post."""
+    origin = f"http://127.0.0.1:{daemon.port}"
+    expect = sync_api.expect
+    with sync_api.sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile-nojs"), executable_path=chromium, headless=True,
+            args=browser.ARGS, java_script_enabled=False)
+        try:
+            page = ctx.new_page()
+            page.goto(cli.run("web", "--no-open", "/ui/policies").strip())
+            assert page.url == f"{origin}/ui/policies"  # landed where the link asked
+            page.get_by_label("Pattern").fill("pets.org.main")
+            page.get_by_role("button", name="Check pattern").click()
+            expect(page.locator("#pattern-matches")).to_contain_text("can never match")
+            assert "csrf" not in page.url  # the check posts; the token stays out of URLs
+            page.get_by_label("Pattern").fill("pets.*")
+            page.get_by_role("button", name="Add rule").click()
+            expect(page.locator("#flash")).to_contain_text("Added the rule pets.* → block")
+            expect(page.get_by_role("table", name="Rules")).to_contain_text("pets.*")
+            browser.shot(page, "20-policies-no-js")
+            page.get_by_role("button", name="Remove pets.*").click()
+            expect(page.locator("#flash")).to_contain_text("Removed the rule")
+            page.goto(f"{origin}/resume/exec_nothing")
+            expect(page.get_by_role("alert")).to_contain_text("no execution exec_nothing")
+            page.get_by_role("button", name="Log out").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Logged out")
+            page.goto(f"{origin}/")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Log in to the console")
+        finally:
+            ctx.close()
+    assert api(daemon, "GET", "/api/policies")[1] == []
+
+
+def test_tickets_expire_and_sessions_stay_with_their_host() -> None:
+    from executor_local.server.web.sessions import TICKET_TTL_S, WebState
+
+    now = [1000.0]
+    state = WebState(clock=lambda: now[0])
+    late, _ = state.mint_ticket("/")
+    now[0] += TICKET_TTL_S + 1
+    assert state.redeem(late, "127.0.0.1:1") is None  # expired
+    ticket, _ = state.mint_ticket("/resume/x")
+    sid, session, next_path = state.redeem(ticket, "127.0.0.1:1")
+    assert next_path == "/resume/x" and state.redeem(ticket, "127.0.0.1:1") is None
+    assert state.session(sid, "127.0.0.1:1") is session
+    assert state.session(sid, "127.0.0.1:2") is None  # another port's page
+    assert state.session(sid, "127.0.0.1:1") is session  # ...did not end it
+    state.end(sid)
+    assert state.session(sid, "127.0.0.1:1") is None
