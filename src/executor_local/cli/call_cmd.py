@@ -75,8 +75,9 @@ def print_pause(ctx: Context, api: Api, outcome: dict[str, Any], *, err: bool = 
         click.echo("Arguments:\n" + json.dumps(interaction["args"], indent=2,
                                                ensure_ascii=False), err=err)
     click.echo(f"\nExecution: {eid}", err=err)
-    click.echo("\nApprove in browser (log in first with `executor web`):", err=err)
+    click.echo("\nApprove in browser:", err=err)
     click.echo(f"  {api.origin}/resume/{eid}", err=err)
+    click.echo(f"  (not logged in to the console? {_cli_prefix(ctx)} web /resume/{eid})", err=err)
     prefix = f"{_cli_prefix(ctx)} resume --execution-id {eid}"
     click.echo("\nOr here:", err=err)
     click.echo(f"  {prefix} --action accept", err=err)
