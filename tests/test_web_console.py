@@ -110,7 +110,8 @@ class EvilSite:
                             f'value="block"><input name="csrf" value="{site.csrf}"></form>'
                             '<script>document.getElementById("f").submit()</script>')
                 else:
-                    body = "<p>hello</p>"
+                    body = f'<a href="{site.target}/">the console</a>'
+
                 data = body.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
@@ -281,6 +282,8 @@ def test_console_in_a_browser(daemon, cli, context, petstore) -> None:
             try { const r = await fetch(url, {credentials: 'include'}); return await r.text(); }
             catch (e) { return 'refused: ' + e.name; } }""", f"{origin}/ui/json/matches?pattern=*")
         assert read.startswith("refused"), read
+        page.get_by_role("link", name="the console").click()  # a link may be followed
+        expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
     finally:
         evil.close()
     rules = api(daemon, "GET", "/api/policies")[1]
@@ -372,3 +375,44 @@ def test_tickets_expire_and_sessions_stay_with_their_host() -> None:
     assert state.session(sid, "127.0.0.1:1") is session  # ...did not end it
     state.end(sid)
     assert state.session(sid, "127.0.0.1:1") is None
+
+
+def test_add_mcp_and_graphql_with_a_preview(daemon, cli, context) -> None:
+    """The other two kinds through the add page: an MCP server over streamable HTTP (the
+    official SDK's) and a GraphQL endpoint introspected live, each previewed, then added."""
+    from upstreams.graphql_server import running
+    from upstreams.mcp_upstream import HttpUpstream
+
+    origin = f"http://127.0.0.1:{daemon.port}"
+    expect = sync_api.expect
+    page = context.new_page()
+    page.goto(cli.run("web", "--no-open", "/ui/add").strip())
+    with HttpUpstream() as mcp, running() as library:
+        region = page.get_by_role("region", name="MCP server")
+        region.get_by_label("Server URL").fill(mcp.url)
+        region.get_by_label("Slug").fill("upstream")
+        region.get_by_role("button", name="Preview").click()
+        preview = page.get_by_role("region", name="MCP server").locator(".preview")
+        expect(preview).to_contain_text("echo")
+        assert "upstream" not in json.dumps(api(daemon, "GET", "/api/integrations")[1])
+        browser.shot(page, "21-add-mcp-preview")
+        page.get_by_role("region", name="MCP server").get_by_role("button", name="Add").click()
+        expect(page).to_have_url(f"{origin}/ui/integrations/upstream")
+        expect(page.locator("#tools-table")).to_contain_text("echo")
+
+        page.goto(f"{origin}/ui/add")
+        region = page.get_by_role("region", name="GraphQL")
+        region.get_by_label("Endpoint URL").fill(library.url)
+        region.get_by_label("Slug").fill("library")
+        region.get_by_role("button", name="Preview").click()
+        preview = page.get_by_role("region", name="GraphQL").locator(".preview")
+        expect(preview).to_contain_text("query.book")
+        browser.shot(page, "22-add-graphql-preview")
+        page.get_by_role("region", name="GraphQL").get_by_role("button", name="Add").click()
+        expect(page).to_have_url(f"{origin}/ui/integrations/library")
+        expect(page.locator("#tools-table")).to_contain_text("query.book")
+        page.goto(f"{origin}/")
+        overview = page.get_by_role("table", name="Integrations")
+        expect(overview).to_contain_text("upstream")
+        expect(overview).to_contain_text("library")
+        browser.shot(page, "23-overview-three-kinds")

@@ -9,7 +9,8 @@ Origin, and lets console paths through without the bearer. Here:
   two ports of 127.0.0.1, which are the same *site*, so a page on another local port would
   otherwise ride the cookie — and the session's synchronizer token in the ``csrf`` field;
 - a request another origin made with ``fetch`` (an ``Origin`` or ``Sec-Fetch-Site`` that is not
-  ours) is refused even for reading; pages carry no CORS headers, so none could read them anyway.
+  ours, and not a top-level navigation) is refused even for reading; pages carry no CORS
+  headers, so none could read them anyway.
 
 Every answer gets ``no-store``, ``Referrer-Policy: same-origin`` (never a referrer to another
 site; ``no-referrer`` would make browsers send ``Origin: null`` on our own forms), a CSP
@@ -111,11 +112,19 @@ def cross_origin(request: Request) -> bool:
     return site is not None and site not in ("same-origin", "none")
 
 
+def navigation(request: Request) -> bool:
+    """A top-level page load (a link followed, an address typed): it shows the page to the
+    person, never to the page that linked it, and cannot be framed (CSP, X-Frame-Options)."""
+    return (request.headers.get("sec-fetch-mode") == "navigate"
+            and request.headers.get("sec-fetch-dest", "document") == "document")
+
+
 def page(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """A GET page: a session, and no other origin asking."""
+    """A GET page: a session, and no other origin asking (a link from elsewhere is fine: the
+    approval link may be followed from an agent's page)."""
     @wraps(fn)
     async def handler(request: Request) -> Response:
-        if cross_origin(request):
+        if cross_origin(request) and not navigation(request):
             return refused("Requests from another origin are refused.")
         session = current(request)
         if session is None:
