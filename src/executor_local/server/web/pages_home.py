@@ -159,8 +159,12 @@ async def resume_post(request: Request, session: Session, form: dict[str, str]) 
     if choice not in ("accept", "decline"):
         session.say("Choose Accept or Decline.", "error")
         return redirect(f"/resume/{quote(eid, safe='')}")
-    status, data = await call_api(request, "POST", f"/api/executions/{quote(eid, safe='')}/resume",
-                                  {"action": choice})
+    before = await sync(services(request).executions.get, eid)
+    if before is not None and before.get("status") != "paused":
+        session.say("This call was already answered; its outcome is below.")
+        return redirect(f"/resume/{quote(eid, safe='')}")
+    status, data = await call_api(request, "POST", f"/api/executions/{quote(eid, safe='')}"
+                                  "/resume", {"action": choice})
     if status >= 400:
         session.say(f"Could not {choice}: {error_text(data)}", "error")
     else:
