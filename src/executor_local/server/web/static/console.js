@@ -10,7 +10,7 @@
       var table = document.getElementById(input.dataset.filterTable);
       var count = document.getElementById(input.dataset.filterCount);
       if (!table) { return; }
-      input.addEventListener("input", function () {
+      function apply() {
         var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
         var rows = table.tBodies[0] ? table.tBodies[0].rows : [];
         var shown = 0;
@@ -21,7 +21,9 @@
           if (hit) { shown += 1; }
         });
         if (count) { count.textContent = shown + " of " + rows.length + " tools shown"; }
-      });
+      }
+      input.addEventListener("input", apply);
+      if (input.value !== input.defaultValue) { apply(); }  // typed before this script ran
     });
   }
 
@@ -57,7 +59,7 @@
     var target = document.getElementById(input.dataset.matchesTarget);
     var timer = null;
     var asked = 0;
-    input.addEventListener("input", function () {
+    function check() {
       clearTimeout(timer);
       timer = setTimeout(function () {
         var mine = ++asked;
@@ -67,7 +69,9 @@
           .then(function (data) { if (data && mine === asked) { render(target, input, data); } })
           .catch(function () {});
       }, 200);
-    });
+    }
+    input.addEventListener("input", check);
+    if (input.value !== input.defaultValue) { check(); }  // typed before this script ran
   }
 
   document.addEventListener("DOMContentLoaded", function () {
