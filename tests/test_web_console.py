@@ -416,3 +416,19 @@ def test_add_mcp_and_graphql_with_a_preview(daemon, cli, context) -> None:
         expect(overview).to_contain_text("upstream")
         expect(overview).to_contain_text("library")
         browser.shot(page, "23-overview-three-kinds")
+
+
+def test_every_value_is_escaped(daemon, petstore) -> None:
+    """A name full of HTML comes out as text on the pages (the templates escape every value)."""
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    status, _out = api(daemon, "POST", "/api/openapi/specs",
+                       {"spec": petstore.spec_url, "slug": "pets", "name": evil})
+    assert status == 200
+    link = api(daemon, "POST", "/api/web/tickets", {})[1]["url"]
+    _s, headers, _t = request(daemon.port, link.split(str(daemon.port), 1)[1])
+    cookie = headers["set-cookie"].split(";", 1)[0]
+    for path in ("/", "/ui/integrations/pets", "/ui/connections"):
+        status, _h, text = request(daemon.port, path, headers={"Cookie": cookie})
+        assert status == 200, path
+        assert evil not in text and "<script>alert" not in text, path
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text, path
