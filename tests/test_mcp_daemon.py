@@ -107,6 +107,15 @@ def test_remote_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir:
             assert call(api, "up.org.main.fresh_tool", {"text": "y"})["result"] == {
                 "ok": True, "data": {"result": "fresh_tool:y"}}
 
+            # a refresh that fails keeps the last good list (and says so)
+            upstream.state.fail_list = True
+            kept = api.post("/api/connections/org/up/main/refresh", {})
+            every = api.get("/api/tools?integration=up&includeBlocked=true")
+            assert kept["toolCount"] == len(every)
+            assert kept["warnings"] and "kept the last good list" in kept["warnings"][0]
+            assert "echo" in {t["name"] for t in api.get("/api/tools?integration=up")}
+            upstream.state.fail_list = False
+
             # one pooled upstream session served every call
             assert len(upstream.state.sessions) <= 3  # probe x2 + the pool
             assert api.call("DELETE", "/api/mcp/servers/up")[0] == 200

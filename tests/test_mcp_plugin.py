@@ -527,3 +527,27 @@ def test_a_slow_tool_times_out_with_a_clear_error(upstream: HttpUpstream) -> Non
     assert slow["ok"] is False and slow["error"]["code"] == "upstream_timeout"
     assert slow["error"]["retryable"] is True
     assert after == {"ok": True, "data": {"result": "still here"}}
+
+
+def test_lists_in_use_fall_due_after_the_ttl(upstream: HttpUpstream) -> None:
+    now = [1000.0]
+    pool = SessionPool(tools_ttl=900.0, clock=lambda: now[0])
+    plugin = McpPlugin(pool)
+    integration = remote("up", upstream.url)
+    unused = remote("unused", upstream.url)
+
+    async def go() -> Any:
+        try:
+            await plugin.list_tools(integration, Credentials(), ENV)
+            await plugin.list_tools(unused, Credentials(), ENV)
+            await plugin.invoke(call(integration, "echo", {"text": "x"}), ENV)
+            fresh = pool.due_for_refresh()
+            now[0] += 901.0
+            return fresh, pool.due_for_refresh(), plugin.needs_refresh(integration,
+                                                                       Credentials())
+        finally:
+            await plugin.close()
+
+    fresh, due, needs = run(go())
+    assert fresh == [] and needs is True
+    assert due == [("up", "main")]  # only the list a call used; "unused" starts nothing
