@@ -59,6 +59,20 @@ def test_remote_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir:
             assert probed["connected"] and probed["serverName"] == "test-upstream"
             assert probed["toolCount"] >= 8 and probed["slug"] == "test_upstream"
 
+            # bad input names the field and adds nothing
+            status, err = api.call("POST", "/api/mcp/servers", {"endpoint": upstream.url,
+                                                                "slug": "Bad Slug"})
+            assert status == 400 and "slug" in err["error"]["message"]
+            # without values a server that needs credentials is added unconnected
+            later = api.post("/api/mcp/servers", {"endpoint": upstream.url, "slug": "later",
+                                                  "secretHeaders": ["X-Upstream-Key"]},
+                             expect=201)
+            assert "connection" not in later and later["variables"] == ["token"]
+            conn = api.post("/api/connections", {"integration": "later", "name": "main",
+                                                 "value": SECRET})
+            assert conn["toolCount"] >= 8
+            api.call("DELETE", "/api/mcp/servers/later")
+
             added = api.post("/api/mcp/servers", {"endpoint": upstream.url, "slug": "up",
                                                   "secretHeaders": ["X-Upstream-Key"],
                                                   "value": SECRET}, expect=201)
