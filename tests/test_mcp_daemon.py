@@ -39,6 +39,15 @@ def start(data_dir: Path, env: dict[str, str]) -> tuple[Any, Any]:
     return daemon, Api(port, daemon.token)
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def call(api: Any, path: str, args: dict | None = None) -> dict:
     return api.post("/api/executions", {"tool": path, "args": args or {}})
 
@@ -158,6 +167,13 @@ def test_stdio_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir: 
         if not again["result"]["ok"]:  # the kill landed under this call: the next one restarts
             again = call(api, "local.org.main.stats")
         assert again["result"]["ok"] and again["result"]["data"]["pid"] != pid
+        # a daemon killed outright leaves no stdio server behind (its stdin closes)
+        child = again["result"]["data"]["pid"]
+        daemon.proc.kill()
+        deadline = time.monotonic() + 20
+        while alive(child):
+            assert time.monotonic() < deadline, "the stdio server outlived the daemon"
+            time.sleep(0.05)
     assert SECRET not in "\n".join(daemon.stdout + daemon.stderr + api.seen)
 
 
