@@ -551,3 +551,30 @@ def test_lists_in_use_fall_due_after_the_ttl(upstream: HttpUpstream) -> None:
     fresh, due, needs = run(go())
     assert fresh == [] and needs is True
     assert due == [("up", "main")]  # only the list a call used; "unused" starts nothing
+
+
+def test_a_server_that_keeps_failing_is_retried_with_backoff() -> None:
+    import sys as _sys
+
+    plugin = McpPlugin()
+    integration = Integration(slug="flaky", plugin_id="mcp", description="", config={
+        "transport": "stdio", "command": _sys.executable,
+        "args": ["-c", "import sys; sys.stderr.write('no handshake today\\n'); sys.exit(1)"]})
+    quick = PluginEnv(blob=lambda _key: None, timeout_s=0.2)
+
+    async def go() -> Any:
+        try:
+            first = await plugin.invoke(call(integration, "echo", {"text": "x"}), ENV)
+            second = await plugin.invoke(call(integration, "echo", {"text": "x"}), ENV)
+            started = time.monotonic()
+            third = await plugin.invoke(call(integration, "echo", {"text": "x"}), quick)
+            return first, second, third, time.monotonic() - started
+        finally:
+            await plugin.close()
+
+    first, second, third, waited = run(go())
+    assert first["ok"] is False and "did not complete the handshake" in first["error"]["message"]
+    assert second["ok"] is False
+    # after two failures in a row the next start waits; a call that cannot wait is told so
+    assert "retrying in" in third["error"]["message"] and third["error"]["retryable"]
+    assert waited < 0.5
