@@ -578,3 +578,31 @@ def test_a_server_that_keeps_failing_is_retried_with_backoff() -> None:
     # after two failures in a row the next start waits; a call that cannot wait is told so
     assert "retrying in" in third["error"]["message"] and third["error"]["retryable"]
     assert waited < 0.5
+
+
+def test_a_dropped_sse_stream_is_replaced_by_the_next_call() -> None:
+    first = serve_http()
+    plugin = McpPlugin()
+    integration = remote("sse", first.sse_url, remoteTransport="sse")
+    servers = [first]
+
+    async def go() -> Any:
+        try:
+            before = await plugin.invoke(call(integration, "echo", {"text": "a"}), ENV)
+            first.stop()
+            deadline = time.monotonic() + 15
+            while plugin.pool.stats()["sessions"] and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)  # the stream's end is seen without a call
+            ended = plugin.pool.stats()["sessions"] == 0
+            servers.append(serve_http(port=first.port))
+            after = await plugin.invoke(call(integration, "echo", {"text": "b"}), ENV)
+            return before, ended, after
+        finally:
+            await plugin.close()
+
+    try:
+        before, ended, after = run(go())
+    finally:
+        servers[-1].stop()
+    assert before["ok"] and ended
+    assert after == {"ok": True, "data": {"result": "b"}}
