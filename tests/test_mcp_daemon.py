@@ -161,6 +161,15 @@ def test_stdio_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir: 
         assert added["variables"] == ["UPSTREAM_TOKEN"]
         digest = call(api, "local.org.main.env_digest", {"name": "UPSTREAM_TOKEN"})
         assert digest["result"]["data"]["result"] == hashlib.sha256(SECRET.encode()).hexdigest()
+        # code mode calls the same pooled server
+        program = """
+            const a = await tools.local.org.main.add({ a: 2, b: 40 });
+            const e = await tools.local.org.main.echo({ text: "from code" });
+            return { sum: a.data.result, echo: e.data.result };
+        """
+        ran = api.post("/api/executions", {"code": program})
+        assert ran["status"] == "completed" and not ran.get("isError"), ran
+        assert ran["structured"]["result"] == {"sum": 42, "echo": "from code"}
         pid = call(api, "local.org.main.stats")["result"]["data"]["pid"]
         os.kill(pid, signal.SIGKILL)
         again = call(api, "local.org.main.stats")
