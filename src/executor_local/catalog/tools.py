@@ -92,7 +92,7 @@ class ToolsMixin:
             clause = self.index.match_clause(query)
             if clause is not None:
                 table = self.index.table
-                src = f'"{table}" JOIN "tool" t ON t.rowid = "{table}".rowid'
+                src = f'"{table}" CROSS JOIN "tool" t ON t.rowid = "{table}".rowid'  # FTS outer
                 where.append(clause[0])
                 params.extend(clause[1])
                 order = f"{self.index.score_sql()}, {order}"
@@ -133,7 +133,7 @@ class ToolsMixin:
         if clause is not None:
             self.index.ensure_current()
             table = self.index.table
-            src = f'"{table}" JOIN "tool" t ON t.rowid = "{table}".rowid'
+            src = f'"{table}" CROSS JOIN "tool" t ON t.rowid = "{table}".rowid'  # FTS outer
             where.append(clause[0])
             params.extend(clause[1])
             score = self.index.score_sql()
