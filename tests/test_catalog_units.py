@@ -1,0 +1,88 @@
+"""Pure parts of the catalog: the policy grammar and resolution (reference §6.4), position
+keys, search words, addresses and the TypeScript rendering."""
+
+from __future__ import annotations
+
+import pytest
+
+from executor_local.catalog import policies, typescript
+from executor_local.catalog.addresses import parse_address
+from executor_local.catalog.words import words
+from executor_local.errors import InvalidInput
+
+A = "petstore.org.main.pets.createPet"
+
+
+@pytest.mark.parametrize(("pattern", "hit"), [
+    ("*", True), (A, True), ("petstore.*", True), ("petstore.org.main.pets.*", True),
+    ("petstore.*.*.pets.createPet", True), ("petstore.*.*.pets.listPets", False),
+    ("petstore.org.main.pets", False), ("other.*", False), ("petstore.user.*", False),
+])
+def test_match(pattern: str, hit: bool) -> None:
+    assert policies.pattern_problem(pattern) is None or pattern == "petstore.org.main.pets"
+    assert policies.match(pattern, A) is hit
+
+
+@pytest.mark.parametrize("bad", ["", "*.org.main.x", "pets.o*", "pets..x", ".pets.*",
+                                 "pets.*.", "petstore.org.main", "petstore", "a.team.c.d"])
+def test_refused_patterns(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        policies.validate_pattern(bad)
+
+
+def rule(pid: str, owner: str, pattern: str, action: str, pos: str) -> policies.Rule:
+    return policies.Rule(pid, owner, pattern, action, pos)
+
+
+def test_resolution_first_match_per_owner_then_most_restrictive() -> None:
+    rules = policies.sort_rules([
+        rule("1", "org", "petstore.*", "approve", "b"),
+        rule("2", "org", A, "block", "c"),  # shadowed by the org's first match
+        rule("3", "user", A, "require_approval", "a"),
+    ])
+    eff = policies.resolve(rules, A, requires_approval=False)
+    assert (eff.action, eff.policy_id, eff.source) == ("require_approval", "3", "user")
+    assert policies.resolve([], A, True).action == "require_approval"
+    assert policies.resolve([], A, False).source == "plugin-default"
+    user_block = [rule("9", "user", "*", "block", "a"), rule("8", "org", "*", "approve", "a")]
+    assert policies.resolve(policies.sort_rules(user_block), A, False).action == "block"
+
+
+def test_positions_sort_between_and_by_specificity() -> None:
+    keys = ["V"]
+    for _ in range(30):
+        keys.append(policies.key_between(keys[-1], None))
+        keys.insert(0, policies.key_between(None, keys[0]))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    mid = policies.key_between("a", "b")
+    assert "a" < mid < "b"
+    existing = [rule("1", "org", A, "block", "M"), rule("2", "org", "*", "approve", "k")]
+    pos = policies.position_for("petstore.*", existing)
+    assert "M" < pos < "k"
+
+
+def test_words_split_and_fold() -> None:
+    assert words("listPets") == ["list", "pet", "listpet"]
+    assert "server" in words("HTTPServers") and "user" in words("get_users_by_id")
+    assert words("categories") == ["category"]
+
+
+def test_addresses() -> None:
+    a = parse_address("tools.petstore.org.main.pets.listPets")
+    assert (a.integration, a.owner, a.connection, a.tool) == ("petstore", "org", "main",
+                                                              "pets.listPets")
+    for bad in ("petstore.org.main", "petstore.team.main.x", ""):
+        with pytest.raises(InvalidInput):
+            parse_address(bad)
+
+
+def test_typescript_rendering_handles_refs_and_cycles() -> None:
+    schema = {"type": "object", "required": ["body"], "properties": {
+        "body": {"$ref": "#/$defs/Pet"}, "limit": {"type": "integer"},
+        "status": {"enum": ["a", "b"]}}}
+    text = typescript.render(schema)
+    assert "body: Pet;" in text and "limit?: number;" in text and '"a" | "b"' in text
+    defs = typescript.definitions({"Pet": {"type": "object", "properties": {
+        "owner": {"$ref": "#/$defs/Owner"}}}, "Owner": {"type": "object", "properties": {
+            "pets": {"type": "array", "items": {"$ref": "#/$defs/Pet"}}}}})
+    assert "Array<Pet>" in defs["Owner"] and "owner?: Owner;" in defs["Pet"]
