@@ -86,3 +86,27 @@ def test_typescript_rendering_handles_refs_and_cycles() -> None:
         "owner": {"$ref": "#/$defs/Owner"}}}, "Owner": {"type": "object", "properties": {
             "pets": {"type": "array", "items": {"$ref": "#/$defs/Pet"}}}}})
     assert "Array<Pet>" in defs["Owner"] and "owner?: Owner;" in defs["Pet"]
+
+
+def test_tenant_choice(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from executor_local.store import tables
+    from executor_local.store.open import open_store
+    from executor_local.store.tenant import choose_tenant, tenant_for_dir
+
+    monkeypatch.delenv("EXECUTOR_SCOPE_DIR", raising=False)
+    conn = open_store(tmp_path / "data.db")
+    try:
+        new = choose_tenant(conn, tmp_path)
+        assert new.tenant == tenant_for_dir(tmp_path) and new.tenant.startswith(tmp_path.name)
+        tables.insert(conn, [tables.new_integration("proj-1", "a", "openapi", "A", "{}", 1)])
+        assert choose_tenant(conn, tmp_path).tenant == "proj-1"
+        tables.insert(conn, [tables.new_integration("proj-2", s, "openapi", s, "{}", 1)
+                             for s in ("b", "c")])
+        several = choose_tenant(conn, tmp_path)
+        assert several.tenant == "proj-2" and several.others == ["proj-1"]
+        assert "--scope" in (several.warning or "")
+        assert choose_tenant(conn, tmp_path, "proj-1").tenant == "proj-1"
+        monkeypatch.setenv("EXECUTOR_SCOPE_DIR", str(tmp_path / "elsewhere"))
+        assert choose_tenant(conn, tmp_path).tenant == tenant_for_dir(tmp_path / "elsewhere")
+    finally:
+        conn.close()
