@@ -293,3 +293,55 @@ def test_concurrent_resumes_join_and_expiry(petstore: PetstoreServer, cat_env: d
                                               "args": {"body": {"name": "Never"}}})
         out = api.post(f"/api/executions/{paused['executionId']}/resume", {"action": "accept"})
         assert out["result"]["error"]["code"] == "expired" and petstore.next_id == 4
+
+
+def test_connection_from_an_existing_item(petstore: PetstoreServer, cat_env: dict[str, str],
+                                          data_dir: Path) -> None:
+    import json
+
+    auth = Path(cat_env["EXECUTOR_AUTH_FILE"])
+    auth.parent.mkdir(parents=True, exist_ok=True)
+    auth.write_text(json.dumps({"secret_existing": petstore.api_key}))
+    auth.chmod(0o600)
+    daemon, api = start(data_dir, cat_env)
+    with daemon:
+        api.post("/api/openapi/specs", {"spec": {"kind": "url", "url": petstore.spec_url},
+                                        "slug": "pets"})
+        base = {"owner": "org", "integration": "pets", "template": "apikey-0"}
+        status, err = api.call("POST", "/api/connections", {
+            **base, "name": "a", "from": {"provider": "file", "id": "secret_missing"}})
+        assert status == 400 and err["error"]["code"] == "secret_not_found"
+        status, err = api.call("POST", "/api/connections", {
+            **base, "name": "a", "from": {"provider": "vault", "id": "secret_existing"}})
+        assert status == 404 and err["error"]["code"] == "provider_not_found"
+        conn = api.post("/api/connections", {
+            **base, "name": "a", "from": {"provider": "file", "id": "secret_existing"}})
+        assert conn["provider"] == "file"
+        out = api.post("/api/executions", {"tool": "pets.org.a.pets.listPets", "args": {}})
+        assert out["result"]["ok"] is True
+        assert json.loads(auth.read_text()) == {"secret_existing": petstore.api_key}
+    for text in api.seen:
+        assert petstore.api_key not in text
+
+
+def test_migrated_openapi_tool_is_callable(cat_env: dict[str, str], tmp_path: Path) -> None:
+    """A migrated integration runs with no extra step: binding from plugin_storage, the secret
+    from the migrated auth.json; its upstream (the fixture's, long gone) is reported, not
+    raised, and the token stays out of the answer."""
+    data = tmp_path / "fixture"
+    shutil.copytree(FIXTURE / "data", data)
+    auth = tmp_path / "auth.json"
+    shutil.copy(FIXTURE / "auth.json", auth)
+    daemon, api = start(data, {**cat_env, "EXECUTOR_AUTH_FILE": str(auth)})
+    with daemon:
+        out = api.post("/api/executions", {
+            "tool": "tools.fixture_todos.org.todosBearerToken.todos.listTodos", "args": {}})
+        err = out["result"]["error"]
+        assert out["status"] == "completed" and out["result"]["ok"] is False
+        assert err["code"] in ("upstream_unreachable", "upstream_timeout") and err["retryable"]
+        paused = api.post("/api/executions", {
+            "tool": "fixture_todos.org.todosBearerToken.todos.createTodo",
+            "args": {"body": {"title": "x"}}})
+        assert paused["status"] == "paused"
+    for text in api.seen:
+        assert "todo_tok_abc" not in text
