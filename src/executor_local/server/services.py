@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,17 +16,6 @@ from executor_local.store.db import Database
 from executor_local.store.tenant import TenantChoice, choose_tenant
 
 log = logging.getLogger("executor.server")
-
-PAUSE_TTL_ENV = "EXECUTOR_PAUSE_TTL_S"  # how long a paused call waits for an answer (24 h)
-
-
-def pause_ttl() -> int:
-    raw = os.environ.get(PAUSE_TTL_ENV, "")
-    try:
-        return max(0, int(raw)) if raw.strip() else 24 * 3600
-    except ValueError:
-        log.warning("%s=%r is not a number of seconds; using 24 h", PAUSE_TTL_ENV, raw)
-        return 24 * 3600
 
 
 @dataclass
@@ -60,7 +48,7 @@ def build_services(store: sqlite3.Connection | Path, *, data_dir: Path | None = 
         secrets = secrets or Secrets.default()
         registry = registry or Registry()
         catalog = Catalog(db, choice.tenant, secrets, registry)
-        executions = Executions(catalog, db, pause_ttl_s=pause_ttl())
+        executions = Executions(catalog, db)
     except BaseException:
         db.close()
         raise
