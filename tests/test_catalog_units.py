@@ -110,3 +110,46 @@ def test_tenant_choice(tmp_path, monkeypatch) -> None:  # type: ignore[no-untype
         assert choose_tenant(conn, tmp_path).tenant == tenant_for_dir(tmp_path / "elsewhere")
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("fts", [True, False], ids=["fts5", "like-fallback"])
+def test_search_with_and_without_fts5(tmp_path, monkeypatch, fts: bool) -> None:  # type: ignore[no-untyped-def]
+    from executor_local.catalog import Catalog, search_index
+    from executor_local.secrets.file_provider import FileProvider
+    from executor_local.secrets.keyring_provider import KeyringProvider
+    from executor_local.secrets.providers import Secrets
+    from executor_local.store import tables
+    from executor_local.store.db import Database
+    from executor_local.store.open import open_store
+
+    if not fts:
+        monkeypatch.setattr(search_index, "has_fts5", lambda conn: False)
+    writer = open_store(tmp_path / "data.db")
+    db = Database.around(writer)
+    try:
+        with db.write() as w:
+            tables.insert(w, [tables.new_integration("t", "zoo", "openapi", "Zoo", "{}", 1)])
+            tables.insert(w, [tables.new_tool("t", "org", "zoo", "main", "openapi", name, desc,
+                                              None, None, None, 1)
+                              for name, desc in [("pets.listPets", "List all pets"),
+                                                 ("pets.createPet", "Create a pet"),
+                                                 ("store.getInventory", "Returns inventories"),
+                                                 ("users.getUserById", "Find one person")]])
+        cat = Catalog(db, "t", Secrets(FileProvider(tmp_path / "a.json"), KeyringProvider("x")))
+        assert cat.index.fts is fts
+        found = cat.search("pets")
+        assert {i["name"] for i in found["items"]} == {"pets.listPets", "pets.createPet"}
+        assert found["total"] == 2 and found["hasMore"] is False
+        assert cat.search("inventory")["items"][0]["name"] == "store.getInventory"
+        assert cat.search("user by id")["items"][0]["name"] == "users.getUserById"
+        page = cat.search("", namespace="zoo", limit=3)
+        assert page["total"] == 4 and page["hasMore"] and page["nextOffset"] == 3
+        assert len(cat.search("", namespace="zoo", limit=3, offset=3)["items"]) == 1
+        assert [t["name"] for t in cat.list_tools(query="list pets")] == ["pets.listPets"]
+        cat.create_policy("org", "zoo.org.main.pets.*", "block")
+        assert {i["name"] for i in cat.search("pets")["items"]} == set()
+        assert cat.search("", namespace="zoo")["total"] == 2
+        assert len(cat.list_tools(include_blocked=True)) == 4
+    finally:
+        db.close()
+        writer.close()

@@ -142,4 +142,6 @@ class SearchIndex:
 
     def score_sql(self) -> str:
         """An ascending sort key: FTS5's bm25 with names weighted 4x, else a constant."""
-        return f'bm25("{FTS}", 4.0, 1.0)' if self.fts else "0"
+        # Without FTS5 every match scores the same (an expression: a literal 0 in ORDER BY
+        # would name a column).
+        return f'bm25("{FTS}", 4.0, 1.0)' if self.fts else f'("{TERMS}".rowid * 0.0)'
