@@ -72,7 +72,7 @@ def run_server(app: Any, sock: socket.socket, stops: StopSignals) -> None:
         http="h11",
         ws="none",
         loop="asyncio",
-        lifespan="off",
+        lifespan="on",  # runs the MCP session manager (executor_local.mcp.mount)
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,

@@ -1,0 +1,63 @@
+"""Helpers for the MCP server tests: the daemon's real app served by uvicorn on 127.0.0.1 in a
+thread (lifespan on, as the daemon runs it), and the official ``mcp`` client pointed at it."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+TOKEN = "test-bearer-0123456789abcdef0123456789abcdef"
+
+
+@contextlib.contextmanager
+def serve_app(services: Any, token: str = TOKEN, port: int = 0) -> Iterator[int]:
+    """The daemon's ``create_app`` with ``services``, on a real socket; yields the port."""
+    import uvicorn
+
+    from executor_local.daemon.app import create_app
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    bound = sock.getsockname()[1]
+    app = create_app(None, token=token, port=bound, services=services)
+    config = uvicorn.Config(app, http="h11", ws="none", loop="asyncio", lifespan="on",
+                            log_config=None, access_log=False, timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        from proc import wait_for
+
+        wait_for(lambda: server.started or not thread.is_alive(), 20, "uvicorn to start")
+        assert server.started, "uvicorn did not start"
+        yield bound
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def url(port: int, query: str = "") -> str:
+    return f"http://127.0.0.1:{port}/mcp" + (f"?{query}" if query else "")
+
+
+@contextlib.asynccontextmanager
+async def client(port: int, *, query: str = "", token: str | None = TOKEN, mode: str = "auto",
+                 elicitation: Any = None, read_timeout: float | None = None,
+                 ) -> AsyncIterator[Any]:
+    """An official ``mcp.Client`` over streamable HTTP with the bearer."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    timeout = httpx2.Timeout(30, read=read_timeout if read_timeout is not None else 300)
+    async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http:
+        transport = streamable_http_client(url(port, query), http_client=http)
+        async with Client(transport, mode=mode, elicitation_callback=elicitation) as c:
+            yield c
