@@ -34,6 +34,9 @@ def tools_for(base_url: str) -> list[dict[str, Any]]:
          "requiresApproval": True,
          "inputSchema": {"type": "object", "properties": {"body": pet}, "required": ["body"],
                          "additionalProperties": False}},
+        {"path": f"{INTEGRATION}.org.default.pets.slow", "name": "pets.slow",
+         "description": "Answers when the test lets it", "method": "GET",
+         "url": f"{base_url}/slow", "inputSchema": {"type": "object", "properties": {}}},
         {"path": f"{INTEGRATION}.org.default.pets.deleteAll", "name": "pets.deleteAll",
          "description": "Delete every pet", "method": "DELETE", "url": f"{base_url}/pets",
          "blocked": True, "inputSchema": {"type": "object", "properties": {}}},
@@ -116,7 +119,10 @@ class Executions:
                 c.execute("INSERT INTO execution VALUES (?, ?, ?, 'paused', ?)",
                           (execution_id, path, json.dumps(args), json.dumps(interaction)))
             return {"status": "paused", "executionId": execution_id, "interaction": interaction}
-        return self._completed(execution_id, self._run(tool, args))
+        import anyio.to_thread  # a real call blocks: keep it off the server's event loop
+
+        envelope = await anyio.to_thread.run_sync(self._run, tool, args)
+        return self._completed(execution_id, envelope)
 
     async def resume(self, execution_id: str, action: str,
                      content: dict[str, Any] | None = None) -> dict[str, Any] | None:
@@ -129,7 +135,10 @@ class Executions:
         if status != "paused":
             return json.loads(outcome)
         if action == "accept":
-            envelope = self._run(self.catalog.find(path) or {}, json.loads(args))
+            import anyio.to_thread
+
+            envelope = await anyio.to_thread.run_sync(self._run, self.catalog.find(path) or {},
+                                                      json.loads(args))
         else:
             envelope = {"ok": False, "error": {"code": "declined",
                                                "message": f"the user chose {action}"}}

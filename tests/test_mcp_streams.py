@@ -10,6 +10,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+
 from mcp_contract_services import ContractServices
 from mcp_util import TOKEN, client, serve_app
 from upstreams.tinypets import serve as serve_pets
@@ -23,7 +24,7 @@ HEADERS = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, text
 
 @pytest.fixture
 def services(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with serve_pets() as (base, _pets):
+    with serve_pets() as (base, _pets, _release, _started):
         yield ContractServices(base, tmp_path / "executions.db")
 
 
@@ -85,7 +86,7 @@ def test_official_client_survives_an_idle_period(services, monkeypatch) -> None:
 
 def test_approval_survives_restart_and_session_change(tmp_path: Path) -> None:
     db = tmp_path / "executions.db"
-    with serve_pets() as (base, pets):
+    with serve_pets() as (base, pets, _release, _started):
         async def pause(port: int) -> str:
             async with client(port, mode="legacy") as c:
                 out = await c.call_tool("invoke", {"path": "pets.org.default.pets.createPet",

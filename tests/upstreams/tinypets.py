@@ -7,6 +7,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator
+from typing import NamedTuple
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -25,7 +26,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        if self.path.startswith("/pets"):
+        if self.path.startswith("/slow"):  # held until the test sets ``server.release``
+            self.server.slow_started.set()  # type: ignore[attr-defined]
+            self.server.release.wait(30)  # type: ignore[attr-defined]
+            self._send(200, {"slow": True})
+        elif self.path.startswith("/pets"):
             self._send(200, self.server.pets)  # type: ignore[attr-defined]
         else:
             self._send(404, {"error": "not found"})
@@ -39,16 +44,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(201, pet)
 
 
+class Served(NamedTuple):
+    base_url: str
+    pets: list[dict[str, object]]  # the live list, for assertions
+    release: threading.Event  # lets a held GET /slow answer
+    slow_started: threading.Event  # set when GET /slow arrived
+
+
 @contextlib.contextmanager
-def serve() -> Iterator[tuple[str, list[dict[str, object]]]]:
-    """Serve on a free port; yields ``(base_url, pets)`` (the live list, for assertions)."""
+def serve() -> Iterator[Served]:
+    """Serve on a free port."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.pets = [{"id": 1, "name": "Rex", "tag": "dog"}]  # type: ignore[attr-defined]
+    server.release = threading.Event()  # type: ignore[attr-defined]
+    server.slow_started = threading.Event()  # type: ignore[attr-defined]
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server.pets  # type: ignore[attr-defined]
+        yield Served(f"http://127.0.0.1:{server.server_address[1]}", server.pets,  # type: ignore[attr-defined]
+                     server.release, server.slow_started)  # type: ignore[attr-defined]
     finally:
+        server.release.set()  # type: ignore[attr-defined]
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -74,13 +74,14 @@ def cli(ctx: click.Context, data_dir: str | None, log_level: str, as_json: bool)
 
 
 def _register() -> None:
-    from executor_local.cli import daemon_cmd, doctor_cmd, migrate_cmd, paths_cmd
+    from executor_local.cli import daemon_cmd, doctor_cmd, mcp_cmd, migrate_cmd, paths_cmd
 
     cli.add_command(paths_cmd.paths)
     cli.add_command(migrate_cmd.migrate)
     cli.add_command(migrate_cmd.backups)
     cli.add_command(daemon_cmd.daemon)
     cli.add_command(doctor_cmd.doctor)
+    cli.add_command(mcp_cmd.mcp)
 
 
 _register()
