@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
+
+from executor_local.daemon.manifest import Manifest, origin_for, write_manifest
+from proc import pythonpath_env
 
 TOKEN = "test-bearer-0123456789abcdef0123456789abcdef"
 
@@ -61,3 +66,26 @@ async def client(port: int, *, query: str = "", token: str | None = TOKEN, mode:
         transport = streamable_http_client(url(port, query), http_client=http)
         async with Client(transport, mode=mode, elicitation_callback=elicitation) as c:
             yield c
+
+
+def point_manifest_at(data_dir: Path, port: int) -> None:
+    """Make this test process look like the daemon of ``data_dir``, serving on ``port``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    m = Manifest.for_this_process(data_dir).serving("127.0.0.1", port,
+                                                    origin_for("127.0.0.1", port), TOKEN)
+    write_manifest(data_dir, m)
+
+
+@contextlib.asynccontextmanager
+async def bridge(data_dir: Path, env: dict[str, str], *args: str, mode: str = "auto",
+                 elicitation: Any = None, stderr: Any = None) -> AsyncIterator[Any]:
+    from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "executor_local", "--data-dir", str(data_dir), "mcp", "--port", "0", *args],
+        env=pythonpath_env(env), cwd=str(data_dir.parent))
+    transport = stdio_client(params, errlog=stderr or sys.stderr)
+    async with Client(transport, mode=mode, elicitation_callback=elicitation) as c:
+        yield c

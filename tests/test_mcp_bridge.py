@@ -9,9 +9,7 @@ let the bridge start a real daemon itself.
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,36 +17,12 @@ import anyio
 import mcp_types
 import pytest
 
-from executor_local.daemon.manifest import Manifest, origin_for, write_manifest
 from mcp_contract_services import ContractServices
-from mcp_util import TOKEN, serve_app
+from mcp_util import bridge, point_manifest_at, serve_app
 from proc import pythonpath_env
 from upstreams.tinypets import serve as serve_pets
 
 CREATE = "pets.org.default.pets.createPet"
-
-
-def point_manifest_at(data_dir: Path, port: int) -> None:
-    """Make this test process look like the daemon of ``data_dir``, serving on ``port``."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    m = Manifest.for_this_process(data_dir).serving("127.0.0.1", port,
-                                                    origin_for("127.0.0.1", port), TOKEN)
-    write_manifest(data_dir, m)
-
-
-@contextlib.asynccontextmanager
-async def bridge(data_dir: Path, env: dict[str, str], *args: str, mode: str = "auto",
-                 elicitation: Any = None, stderr: Any = None) -> AsyncIterator[Any]:
-    from mcp import Client, StdioServerParameters
-    from mcp.client.stdio import stdio_client
-
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "executor_local", "--data-dir", str(data_dir), "mcp", "--port", "0", *args],
-        env=pythonpath_env(env), cwd=str(data_dir.parent))
-    transport = stdio_client(params, errlog=stderr or sys.stderr)
-    async with Client(transport, mode=mode, elicitation_callback=elicitation) as c:
-        yield c
 
 
 @pytest.fixture
