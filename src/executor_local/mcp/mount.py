@@ -58,7 +58,12 @@ class McpMount:
             await _json_error(send, 503, "the MCP endpoint needs the app's lifespan (uvicorn "
                                          "lifespan='on')")
             return
-        manager = self._manager or await self._start()
+        try:
+            manager = self._manager or await self._start()
+        except ImportError as exc:  # a build without the SDK: say so instead of a bare 500
+            log.error("MCP is unavailable: %s", exc)
+            await _json_error(send, 503, f"this build of executor cannot serve MCP: {exc}")
+            return
         problem = _query_problem(scope)
         if problem:
             await _json_error(send, 400, problem)
