@@ -115,6 +115,7 @@ def rss_kb(pid: int) -> int:
 
 def measure_calls(tools: int, searches: int, calls: int) -> dict[str, float]:
     import anyio
+
     from mcp_util import client
 
     work = Path(tempfile.mkdtemp(prefix="executor-bench-mcp-"))
