@@ -144,7 +144,7 @@ class Executions:
                                                "message": f"the user chose {action}"}}
         return self._completed(execution_id, envelope, update=True)
 
-    async def get(self, execution_id: str) -> dict[str, Any] | None:
+    def get(self, execution_id: str) -> dict[str, Any] | None:  # sync, as the core's
         with self._conn() as c:
             row = c.execute("SELECT status, outcome FROM execution WHERE id = ?",
                             (execution_id,)).fetchone()

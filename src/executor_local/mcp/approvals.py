@@ -25,6 +25,7 @@ from executor_local.mcp.results import (
     Paused,
     ToolResult,
     error,
+    from_exception,
     from_outcome,
     paused_for_browser,
     paused_for_model,
@@ -95,8 +96,26 @@ async def run_resume(ctx: ToolContext, args: dict[str, Any]) -> ToolResult | Pau
     content = _content(args.get("content"))
     if isinstance(content, ToolResult):
         return content
-    outcome = await ctx.services.executions.resume(execution_id, action, content)
+    try:
+        outcome = await ctx.services.executions.resume(execution_id, action, content)
+    except Exception as exc:
+        known = from_exception(exc)
+        if known is None:
+            raise
+        return known
     return _unknown_or(outcome, execution_id)
+
+
+async def get_execution(services: Any, execution_id: str) -> Any:
+    """``Executions.get`` (sync sqlite in the catalog core; async in some doubles)."""
+    import inspect
+
+    import anyio.to_thread
+
+    get = services.executions.get
+    if inspect.iscoroutinefunction(get):
+        return await get(execution_id)
+    return await anyio.to_thread.run_sync(get, execution_id)
 
 
 def _content(raw: Any) -> dict[str, Any] | ToolResult | None:
@@ -127,7 +146,7 @@ async def _wait_for_browser(ctx: ToolContext, execution_id: str) -> ToolResult |
 
     deadline = time.monotonic() + ctx.settings.browser_wait_s
     while True:
-        found = await ctx.services.executions.get(execution_id)
+        found = await get_execution(ctx.services, execution_id)
         if found is None:
             return _unknown_or(None, execution_id)
         if not (isinstance(found, dict) and found.get("status") == "paused"):

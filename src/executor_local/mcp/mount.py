@@ -28,8 +28,9 @@ log = logging.getLogger("executor.mcp")
 class McpMount:
     """An ASGI app for ``/mcp`` plus the lifespan that runs its session manager."""
 
-    def __init__(self, services: Callable[[], Any],
+    def __init__(self, services: Callable[[], Any] | None = None,
                  settings: TransportSettings | None = None) -> None:
+        # Without a getter, the Services are the serving app's ``state.services``.
         self._services = services
         self._settings = settings or TransportSettings.from_env()
         self._manager: Any = None
@@ -58,6 +59,9 @@ class McpMount:
             await _json_error(send, 503, "the MCP endpoint needs the app's lifespan (uvicorn "
                                          "lifespan='on')")
             return
+        if self._services is None:
+            state = getattr(scope.get("app"), "state", None)
+            self._services = lambda: getattr(state, "services", None)
         try:
             manager = self._manager or await self._start()
         except ImportError as exc:  # a build without the SDK: say so instead of a bare 500

@@ -66,11 +66,31 @@ def from_outcome(outcome: Any) -> ToolResult | Paused:
         if not execution_id:
             return error("internal_error", "a paused execution came without an executionId")
         return Paused(execution_id, dict(outcome.get("interaction") or {}))
-    if status == "completed":
+    if "result" in outcome and status in ("completed", None):
         return from_envelope(outcome.get("result"))
+    if "text" in outcome or "structured" in outcome:  # a code-mode program's answer
+        structured = outcome.get("structured")
+        return ToolResult(clip(str(outcome.get("text") or "")),
+                          structured if isinstance(structured, dict) else None,
+                          bool(outcome.get("isError")))
+    if status == "running":
+        return error("execution_running", f"execution {outcome.get('executionId')} is being "
+                     "resumed right now; call resume again in a moment for its outcome")
     if "error" in outcome and "status" not in outcome:  # e.g. execution_not_found
         return from_envelope({"ok": False, "error": outcome["error"]})
     return error("internal_error", f"the execution engine answered with status {status!r}")
+
+
+def from_exception(exc: BaseException) -> ToolResult | None:
+    """A catalog error (``CatalogError``: ``code``, ``http_status``, a message for people) as a
+    result the model can act on; None for anything else (a defect)."""
+    code = getattr(exc, "code", None)
+    status = getattr(exc, "http_status", None)
+    if not isinstance(code, str) or not isinstance(status, int) or status >= 500:
+        return None
+    message = getattr(exc, "message", None) or str(exc) or code
+    details = getattr(exc, "details", None)
+    return error(code, str(message), **({"details": details} if details is not None else {}))
 
 
 def approval_message(paused: Paused) -> str:

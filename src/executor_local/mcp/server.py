@@ -33,6 +33,7 @@ from executor_local.mcp.results import (
     ToolResult,
     approval_message,
     error,
+    from_exception,
     from_outcome,
     paused_for_model,
 )
@@ -113,7 +114,10 @@ class _Handlers:
             return _call_result(out)
         except MCPError:
             raise
-        except Exception:
+        except Exception as exc:
+            known = from_exception(exc)  # bad input the catalog refused: tell the model why
+            if known is not None:
+                return _call_result(known)
             # A defect: the model sees a correlation id, the log has the trace (as Executor).
             ref = secrets.token_hex(4)
             log.exception("MCP tool %s failed [%s]", params.name, ref)
@@ -144,7 +148,7 @@ class _Handlers:
             raise MCPError(types.INVALID_PARAMS, "requestState was not issued by this server")
         answer = (params.input_responses or {}).get(APPROVAL_KEY)
         if not isinstance(answer, types.ElicitResult):
-            found = await tctx.services.executions.get(execution_id)
+            found = await approvals.get_execution(tctx.services, execution_id)
             return Paused(execution_id, dict((found or {}).get("interaction") or {}))
         outcome = await tctx.services.executions.resume(execution_id, answer.action,
                                                         answer.content or None)
