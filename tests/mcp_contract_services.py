@@ -182,3 +182,7 @@ class ContractServices:
                  ) -> None:
         self.catalog = Catalog(tools if tools is not None else tools_for(base_url))
         self.executions = Executions(self.catalog, db)
+        self.extras: dict[str, Any] = {}
+
+    def close(self) -> None:
+        """The server's lifespan closes its Services at shutdown."""

@@ -22,14 +22,21 @@ def serve_app(services: Any, token: str = TOKEN, port: int = 0) -> Iterator[int]
     """The daemon's ``create_app`` with ``services``, on a real socket; yields the port."""
     import uvicorn
 
-    from executor_local.daemon.app import create_app
+    from executor_local.daemon.security import LocalSecurity
 
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(128)
     bound = sock.getsockname()[1]
-    app = create_app(None, token=token, port=bound, services=services)
+    try:  # the catalog core's app (server.app), where /mcp is one of its MOUNTS
+        from executor_local.server.app import build_app
+    except ModuleNotFoundError:
+        from executor_local.daemon.app import create_app
+
+        app = create_app(None, token=token, port=bound, services=services)
+    else:
+        app = LocalSecurity(build_app(services, info={}), token=token, port=bound)
     config = uvicorn.Config(app, http="h11", ws="none", loop="asyncio", lifespan="on",
                             log_config=None, access_log=False, timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
@@ -49,6 +56,16 @@ def serve_app(services: Any, token: str = TOKEN, port: int = 0) -> Iterator[int]
 
 def url(port: int, query: str = "") -> str:
     return f"http://127.0.0.1:{port}/mcp" + (f"?{query}" if query else "")
+
+
+def with_passthrough(query: str) -> str:
+    """``query`` selecting passthrough unless it names a mode (code mode becomes the default
+    once it is merged; the passthrough tests must not depend on which is)."""
+    from urllib.parse import parse_qs
+
+    if "mode" in parse_qs(query):
+        return query
+    return "&".join(q for q in ("mode=passthrough", query) if q)
 
 
 @contextlib.asynccontextmanager
@@ -89,3 +106,14 @@ async def bridge(data_dir: Path, env: dict[str, str], *args: str, mode: str = "a
     transport = stdio_client(params, errlog=stderr or sys.stderr)
     async with Client(transport, mode=mode, elicitation_callback=elicitation) as c:
         yield c
+
+
+def passthrough_client(port: int, *, query: str = "", **kw: Any) -> Any:
+    """``client`` on passthrough mode (see ``with_passthrough``)."""
+    return client(port, query=with_passthrough(query), **kw)
+
+
+def passthrough_bridge(data_dir: Path, env: dict[str, str], *args: str, **kw: Any) -> Any:
+    """``bridge`` with ``--mode passthrough`` unless ``args`` give a mode."""
+    return bridge(data_dir, env, *(() if "--mode" in args else ("--mode", "passthrough")),
+                  *args, **kw)

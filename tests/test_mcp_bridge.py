@@ -18,7 +18,8 @@ import mcp_types
 import pytest
 
 from mcp_contract_services import ContractServices
-from mcp_util import bridge, point_manifest_at, serve_app
+from mcp_util import passthrough_bridge as bridge
+from mcp_util import point_manifest_at, serve_app
 from proc import pythonpath_env
 from upstreams.tinypets import serve as serve_pets
 

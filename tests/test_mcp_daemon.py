@@ -12,7 +12,8 @@ import anyio
 import httpx
 
 from daemon_util import manifest, reap  # noqa: F401  (reap is a fixture)
-from mcp_util import bridge, client
+from mcp_util import passthrough_bridge as bridge
+from mcp_util import passthrough_client as client
 from proc import Daemon, pythonpath_env, run_cli, wait_for
 
 HEAVY = {"mcp", "mcp_types", "pydantic", "pydantic_core", "httpx2", "sse_starlette"}
@@ -53,7 +54,7 @@ def test_real_daemon_serves_mcp_without_the_sdk_at_ready(tmp_path: Path, env: di
         token = _token(data_dir)
 
         async def body() -> None:
-            async with client(port, token=token, mode="legacy") as c:
+            async with client(port, token=token, mode="legacy") as c:  # (passthrough)
                 names = [t.name for t in (await c.list_tools()).tools]
                 assert names[:2] == ["search", "invoke"]
                 found = await c.call_tool("search", {"query": "anything"})

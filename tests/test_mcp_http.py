@@ -10,7 +10,8 @@ import anyio
 import pytest
 
 from mcp_contract_services import ContractServices
-from mcp_util import TOKEN, client, serve_app
+from mcp_util import TOKEN, serve_app
+from mcp_util import passthrough_client as client
 from upstreams.tinypets import serve as serve_pets
 
 ERAS = ["legacy", "2026-07-28"]

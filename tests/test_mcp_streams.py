@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from mcp_contract_services import ContractServices
-from mcp_util import TOKEN, client, serve_app
+from mcp_util import TOKEN, serve_app
+from mcp_util import passthrough_client as client
 from upstreams.tinypets import serve as serve_pets
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
