@@ -18,7 +18,8 @@ TOKEN = "test-bearer-0123456789abcdef0123456789abcdef"
 
 
 @contextlib.contextmanager
-def serve_app(services: Any, token: str = TOKEN, port: int = 0) -> Iterator[int]:
+def serve_app(services: Any, token: str = TOKEN, port: int = 0,
+              timeout_keep_alive: float = 5) -> Iterator[int]:
     """The daemon's ``create_app`` with ``services``, on a real socket; yields the port."""
     import uvicorn
 
@@ -38,7 +39,8 @@ def serve_app(services: Any, token: str = TOKEN, port: int = 0) -> Iterator[int]
     else:
         app = LocalSecurity(build_app(services, info={}), token=token, port=bound)
     config = uvicorn.Config(app, http="h11", ws="none", loop="asyncio", lifespan="on",
-                            log_config=None, access_log=False, timeout_graceful_shutdown=1)
+                            log_config=None, access_log=False, timeout_graceful_shutdown=1,
+                            timeout_keep_alive=timeout_keep_alive)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -70,6 +70,24 @@ def test_idle_get_stream_kept_open_with_keepalives(services, monkeypatch) -> Non
         assert _list(port, sid) == 404
 
 
+def test_uvicorn_keep_alive_timeout_does_not_close_an_open_stream(services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """uvicorn's ``timeout_keep_alive`` (here 0.5 s) is for idle connections between requests;
+    an open SSE response with no keepalive for 2 s must still be open afterwards."""
+    monkeypatch.setenv("EXECUTOR_MCP_SSE_PING_S", "60")
+    with serve_app(services, timeout_keep_alive=0.5) as port:
+        sid = _open_session(port)
+        with httpx.stream("GET", f"http://127.0.0.1:{port}/mcp",
+                          timeout=httpx.Timeout(10, read=1.0),
+                          headers={**HEADERS, "mcp-session-id": sid}) as stream:
+            assert stream.status_code == 200
+            time.sleep(2.0)  # the idle period under test: no byte is sent either way
+            chunks = stream.iter_raw()
+            # Still open: the read waits (1 s) and times out, instead of meeting EOF at once.
+            with pytest.raises(httpx.ReadTimeout):
+                next(chunks)
+        assert _list(port, sid) == 200
+
+
 def test_official_client_survives_an_idle_period(services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("EXECUTOR_MCP_SSE_PING_S", "0.2")
     monkeypatch.setenv("EXECUTOR_MCP_SESSION_IDLE_S", "1.5")

@@ -46,6 +46,7 @@ class McpMount:
         self._stop, self._lock = anyio.Event(), anyio.Lock()
         async with anyio.create_task_group() as tg:
             self._tg = tg
+            tg.start_soon(self._prewarm)
             try:
                 yield
             finally:
@@ -73,6 +74,16 @@ class McpMount:
             await _json_error(send, 400, problem)
             return
         await manager.handle_request(scope, receive, send)
+
+    async def _prewarm(self) -> None:
+        """Import the SDK in the background once the app is up (after READY), so the first
+        MCP client (often the bridge that just started this daemon) does not wait for it."""
+        import anyio.to_thread
+
+        try:
+            await anyio.to_thread.run_sync(importlib.import_module, "executor_local.mcp.server")
+        except ImportError as exc:  # a build without the SDK: /mcp will say so when asked
+            log.debug("MCP prewarm skipped: %s", exc)
 
     async def _start(self) -> Any:
         import anyio.to_thread
