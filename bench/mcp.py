@@ -163,10 +163,22 @@ def report(results: dict[str, float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs (smoke)")
+    parser.add_argument("--output", type=Path, help="also write the table here (markdown)")
     args = parser.parse_args()
     runs, tools, searches, calls = (1, 100, 5, 20) if args.quick else (7, 10_000, 200, 10_000)
     results = {**measure_bridge(runs), **measure_calls(tools, searches, calls)}
-    print(report(results))
+    table = report(results)
+    print(table)
+    if args.output:
+        import platform
+
+        machine = (f"{platform.machine()}, {os.cpu_count()} cpu, Python "
+                   f"{platform.python_version()}, {platform.system()} {platform.release()}")
+        args.output.write_text(
+            f"# MCP benchmark\n\nMeasured on {machine} by `python bench/mcp.py"
+            f"{' --quick' if args.quick else ''}` (from the source tree; Services are the "
+            "contract-shaped test ones until the catalog core is merged).\n\n"
+            f"{table}\n")
     return 0
 
 

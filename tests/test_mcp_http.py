@@ -215,3 +215,49 @@ def test_two_clients_at_once(services: ContractServices) -> None:
 
     with serve_app(services) as port:
         run(body, port)
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"])
+def test_every_handshake_version_the_sdk_speaks(services: ContractServices, version: str) -> None:
+    import httpx
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+
+    assert version in HANDSHAKE_PROTOCOL_VERSIONS
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": version, "capabilities": {},
+                       "clientInfo": {"name": "t", "version": "1"}}}
+    headers = {"Accept": "application/json, text/event-stream",
+               "Authorization": f"Bearer {TOKEN}"}
+    with serve_app(services) as port:
+        r = httpx.post(f"http://127.0.0.1:{port}/mcp", json=body, headers=headers)
+        assert r.status_code == 200 and r.headers["mcp-session-id"]
+        data = next(line[5:] for line in r.text.splitlines() if line.startswith("data:"))
+        assert json.loads(data)["result"]["protocolVersion"] == version
+
+
+def test_failed_elicitation_leaves_the_call_paused(services: ContractServices, pets) -> None:  # type: ignore[no-untyped-def]
+    async def broken(_ctx, _params):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the client's dialog crashed")
+
+    async def body(port: int) -> None:
+        async with client(port, mode="legacy", query="elicitation_mode=native",
+                          elicitation=broken) as c:
+            out = await c.call_tool("invoke", {"path": CREATE, "args": {"body": {"name": "Z"}}})
+            assert not out.is_error
+            assert out.structured_content["status"] == "paused"
+            assert "could not show the approval" in out.content[0].text
+            done = await c.call_tool("resume", {"executionId":
+                                                out.structured_content["executionId"],
+                                                "action": "accept"})
+            assert done.structured_content["data"]["name"] == "Z"
+
+    with serve_app(services) as port:
+        run(body, port)
+
+
+def test_descriptions_name_at_most_50_integrations() -> None:
+    from executor_local.mcp.registry import integration_list
+
+    text = integration_list([f"int{i:02d}" for i in range(60)])
+    assert "- int49" in text and "- int50" not in text and "10 more" in text
+    assert "none connected" in integration_list([])
