@@ -32,7 +32,7 @@ def pets():  # type: ignore[no-untyped-def]
         yield served
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["legacy", "2026-07-28", "auto"])
 def test_bridge_search_invoke_and_resume(pets, tmp_path: Path, env: dict[str, str],
                                          era: str) -> None:  # type: ignore[no-untyped-def]
     data_dir = tmp_path / "data"

@@ -14,7 +14,7 @@ from mcp_util import TOKEN, serve_app
 from mcp_util import passthrough_client as client
 from upstreams.tinypets import serve as serve_pets
 
-ERAS = ["legacy", "2026-07-28"]
+ERAS = ["legacy", "2026-07-28", "auto"]  # auto: what clients do (probe, then pick)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
@@ -44,7 +44,7 @@ EOF_GRACE_S = 10.0  # after stdin closes, in-flight requests get this long to an
 @dataclass(frozen=True)
 class Endpoint:
     origin: str
-    bearer: str
+    bearer: str = field(repr=False)  # a secret: never in a log line
 
 
 class Unreachable(Exception):
@@ -342,6 +342,9 @@ class Bridge:
                             message = json.loads(data)
                             if isinstance(message, dict):
                                 self._write(message)
+            except httpx.ReadTimeout:
+                if sid == self._session_id:  # a quiet daemon, not a dead one: open it again
+                    self._session_changed.set()
             except httpx.HTTPError as exc:
                 log.debug("the GET stream ended: %s", exc)
 
