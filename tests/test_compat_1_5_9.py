@@ -294,3 +294,70 @@ def test_executor_159_lists_what_we_migrated(
     assert peer.table_digests(data / "data.db") == before_rows
     assert peer.digests(xdg) == before_auth
     assert not list((tmp_path / "peer-tmp").glob("executor-legacy-migrations-*"))
+
+
+def test_executor_159_lists_what_the_catalog_added(
+    env: dict[str, str], tmp_path: Path, executor_159: Path
+) -> None:
+    """Our daemon adds an OpenAPI integration, a connection with a secret (file provider), a
+    policy, a pause (``executor_local_execution``) and the search index (``executor_local_*``
+    FTS tables) to a new data dir; 1.5.9 run with that data dir as its scope dir boots on it,
+    lists all of it, resolves the schemas, reads the secret's item, and changes nothing."""
+    pytest.importorskip("executor_local.integrations.openapi")
+    petstore_mod = pytest.importorskip("upstreams.petstore")
+    from catalog_util import Api, SourceDaemon
+
+    data = tmp_path / "catalog-data"
+    xdg = Path(env["XDG_DATA_HOME"])
+    with petstore_mod.PetstoreServer() as petstore:
+        ours = SourceDaemon(data, {**env, "EXECUTOR_SECRET_PROVIDER": "file"}, cwd=tmp_path)
+        with ours:
+            api = Api(ours.wait_ready(), ours.token)
+            tenant = api.get("/api/info")["tenant"]
+            assert tenant == peer.tenant_for(data)
+            api.post("/api/openapi/specs", {"spec": {"kind": "url", "url": petstore.spec_url},
+                                            "slug": "pets"})
+            conn = api.post("/api/connections", {"owner": "org", "integration": "pets",
+                                                 "name": "main", "template": "apikey-0",
+                                                 "value": petstore.api_key})
+            policy = api.post("/api/policies", {"owner": "org", "action": "block",
+                                                "pattern": "pets.*.*.pets.deletePet"})
+            paused = api.post("/api/executions", {"tool": "pets.org.main.pets.createPet",
+                                                  "args": {"body": {"name": "x"}}})
+            assert paused["status"] == "paused"
+            assert api.get("/api/search?query=pet")["total"] > 0
+            our_tools = {t["address"] for t in api.get("/api/tools?includeBlocked=true")}
+            assert ours.terminate() == 0
+    added = {r[0] for r in peer.query(data / "data.db", "SELECT name FROM sqlite_master WHERE "
+                                      "type = 'table' AND name LIKE 'executor_local_%'")}
+    assert {"executor_local_execution", "executor_local_meta"} <= added
+    assert any(n.startswith("executor_local_tool_") for n in added), added
+
+    before_rows = peer.table_digests(data / "data.db")
+    token = "t" + secrets.token_urlsafe(24)
+    args = ["daemon", "run", "--foreground", "--port", "0", "--hostname", "127.0.0.1",
+            f"--auth-token={token}"]
+    server = peer.Peer(executor_159, args, {**_peer_env(tmp_path, xdg, data),
+                                            "EXECUTOR_SCOPE_DIR": str(data)}, cwd=data)
+    try:
+        server.wait_ready()
+        status, integrations = server.get("/api/integrations", token)
+        assert status == 200 and "pets" in {i["slug"] for i in integrations}
+        status, connections = server.get("/api/connections", token)
+        assert [(c["integration"], c["name"], c["provider"]) for c in connections] == [
+            ("pets", "main", "file")]
+        assert connections[0]["address"] == conn["address"]
+        status, tools = server.get("/api/tools", token)
+        theirs = {t["address"] for t in tools if t["integration"] == "pets"}
+        assert theirs | {"tools.pets.org.main.pets.deletePet"} == our_tools
+        status, schema = server.get("/api/tools/schema", token,
+                                    address="tools.pets.org.main.pets.showPetById")
+        assert status == 200 and "petId" in schema["inputSchema"]["properties"]
+        status, policies = server.get("/api/policies", token)
+        assert [(p["id"], p["pattern"], p["action"]) for p in policies] == [
+            (policy["id"], policy["pattern"], "block")]
+        status, items = server.get("/api/providers/file/items", token)
+        assert status == 200 and len(items) == 1 and items[0]["id"].startswith("secret_")
+    finally:
+        server.stop()
+    assert peer.table_digests(data / "data.db") == before_rows

@@ -21,6 +21,7 @@ EXIT_LOCKED = 7
 EXIT_NO_SPACE = 8
 EXIT_PORT_IN_USE = 9
 EXIT_CANNOT_WRITE = 10
+EXIT_PAUSED = 13  # a tool call waits for approval: `executor resume` settles it
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
@@ -35,6 +36,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_PORT_IN_USE: "the port is already in use by another program",
     EXIT_CANNOT_WRITE: "the data dir cannot be written safely (no permission, read-only, or a "
                        "disk I/O error): refused or rolled back, nothing half-done",
+    EXIT_PAUSED: "the call waits for approval: approve in the browser or run the printed "
+                 "`executor resume --execution-id ...`",
 }
 
 
@@ -135,3 +138,50 @@ class DiskFailure(ExecutorError):
 class PortInUse(ExecutorError):
     exit_code = EXIT_PORT_IN_USE
     default_hint = "Pick another port with --port, or --port 0 for a free one."
+
+
+# ------------------------------------------------------------------------------------------------
+# Catalog and API errors: one type per answer, shared by the HTTP API (``server.errors`` maps
+# ``http_status``/``code`` to ``{"error": {"code", "message", "hint"}}``) and the CLI renderer.
+# ------------------------------------------------------------------------------------------------
+
+
+class CatalogError(ExecutorError):
+    """Bad input to the catalog or the API: nothing was changed."""
+
+    exit_code = EXIT_USAGE
+    code = "invalid_request"
+    http_status = 400
+    default_hint = "Fix the request and try again; nothing was changed."
+
+    def __init__(self, message: str, *, code: str | None = None, details: object = None,
+                 hint: str | None = None, **kw: object) -> None:
+        super().__init__(message, hint=hint, **kw)  # type: ignore[arg-type]
+        if code:
+            self.code = code
+        self.details = details
+
+
+class NotFound(CatalogError):
+    code = "not_found"
+    http_status = 404
+    default_hint = "List what exists (executor tools / integrations / connections) and retry."
+
+
+class InvalidInput(CatalogError):
+    code = "invalid_input"
+    http_status = 400
+
+
+class Conflict(CatalogError):
+    code = "conflict"
+    http_status = 409
+    default_hint = "Remove or rename the existing one first; nothing was changed."
+
+
+class UpstreamFailed(CatalogError):
+    """A plugin could not reach or read the upstream while adding or refreshing."""
+
+    code = "upstream_failed"
+    http_status = 502
+    default_hint = "Check that the upstream answers, then retry; nothing was stored."

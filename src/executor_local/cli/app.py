@@ -74,14 +74,42 @@ def cli(ctx: click.Context, data_dir: str | None, log_level: str, as_json: bool)
 
 
 def _register() -> None:
-    from executor_local.cli import daemon_cmd, doctor_cmd, mcp_cmd, migrate_cmd, paths_cmd
+    from executor_local.cli import daemon_cmd, doctor_cmd, migrate_cmd, paths_cmd
 
     cli.add_command(paths_cmd.paths)
     cli.add_command(migrate_cmd.migrate)
     cli.add_command(migrate_cmd.backups)
     cli.add_command(daemon_cmd.daemon)
     cli.add_command(doctor_cmd.doctor)
-    cli.add_command(mcp_cmd.mcp)
+    _register_catalog()
+
+    from executor_local.cli import mcp_serve_cmd
+
+    cli.add_command(mcp_serve_cmd.mcp)  # `executor mcp`: the stdio MCP server
+
+
+def _register_catalog() -> None:
+    """The catalog commands, over the daemon's HTTP API."""
+    from executor_local.cli import (
+        call_cmd,
+        connections_cmd,
+        integrations_cmd,
+        policies_cmd,
+        tools_cmd,
+    )
+
+    for command in (call_cmd.call, call_cmd.resume, tools_cmd.tools,
+                    integrations_cmd.integrations, connections_cmd.connections,
+                    policies_cmd.policies):
+        cli.add_command(command)
+
+    from executor_local.cli import graphql_cmd
+
+    graphql_cmd.register(cli)  # after any `integrations` group, so it joins that one
+
+    from executor_local.cli import mcp_cmd
+
+    mcp_cmd.register(cli)
 
 
 _register()

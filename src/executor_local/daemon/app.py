@@ -1,7 +1,7 @@
-"""The ASGI app served on 127.0.0.1: the HTTP API and MCP at /mcp.
+"""The ASGI app served on 127.0.0.1: the HTTP API (``server.app``) and MCP at /mcp.
 
 Every request passes ``security.LocalSecurity`` first (Host, Origin, bearer), so routes added
-here are authenticated by default; only ``GET /api/health`` is public.
+in ``server.app`` are authenticated by default; only ``GET /api/health`` is public.
 """
 
 from __future__ import annotations
@@ -10,39 +10,24 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
-
 from executor_local.daemon.security import LocalSecurity
-from executor_local.mcp.mount import McpMount
-
-
-async def health(_request: Request) -> PlainTextResponse:
-    return PlainTextResponse("ok")
-
-
-async def info(request: Request) -> JSONResponse:
-    """Who is serving: version, pid, data dir, origin (useful to clients and tests)."""
-    return JSONResponse(request.app.state.info)
 
 
 def create_app(store: sqlite3.Connection | None = None, *, token: str, port: int,
                allowed_hosts: Iterable[str] = (), info_payload: dict[str, Any] | None = None,
-               services: Any = None) -> LocalSecurity:
-    """Build the app around an open v2 store, wrapped in the local security checks.
+               ) -> LocalSecurity:
+    """Build the app around an open v2 store, wrapped in the local security checks."""
+    from executor_local.server.app import build_app
 
-    ``services`` (docs/catalog-contract.md) is what /mcp serves; /mcp reads
-    ``app.state.services`` per request, so it may also be attached later.
-    """
-    mcp = McpMount(lambda: app.state.services)
-    app = Starlette(routes=[
-        Route("/api/health", health, methods=["GET"]),
-        Route("/api/info", info, methods=["GET"]),
-        Route("/mcp", mcp),  # every method: POST, GET (SSE), DELETE
-    ], lifespan=mcp.lifespan)
-    app.state.services = services
+    services = None
+    if store is not None:
+        from pathlib import Path
+
+        from executor_local.server.services import build_services
+
+        data_dir = (info_payload or {}).get("data_dir")
+        services = build_services(store, data_dir=Path(data_dir) if data_dir else None,
+                                  scope=(info_payload or {}).get("scope"))
+    app = build_app(services, info=info_payload or {})
     app.state.store = store
-    app.state.info = info_payload or {}
     return LocalSecurity(app, token=token, port=port, allowed_hosts=allowed_hosts)

@@ -72,7 +72,7 @@ def run_server(app: Any, sock: socket.socket, stops: StopSignals) -> None:
         http="h11",
         ws="none",
         loop="asyncio",
-        lifespan="on",  # runs the MCP session manager (executor_local.mcp.mount)
+        lifespan="on",  # the MCP SDK's session manager runs in it
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,

@@ -1,1 +1,1 @@
-"""Integrations: one package per kind (openapi, mcp, graphql) behind the plugin contract in base.py."""
+"""Integrations: one package per kind (openapi, mcp, graphql) behind base.py's contract."""

@@ -21,7 +21,8 @@ Json = Any
 Envelope = dict[str, Any]
 
 # Error codes a plugin uses in ``error.code`` (the catalog adds its own: tool_not_found,
-# blocked, declined, invalid_arguments, ...). Keep them snake_case and stable: clients branch on them.
+# blocked, declined, invalid_arguments, ...). Keep them snake_case and stable: clients
+# branch on them.
 UPSTREAM_UNREACHABLE = "upstream_unreachable"  # refused, DNS, TLS: retryable
 UPSTREAM_TIMEOUT = "upstream_timeout"  # retryable
 UPSTREAM_ERROR = "upstream_error"  # a non-2xx answer: retryable when 5xx/429
@@ -78,6 +79,12 @@ class Listing:
     tools: list[ToolSpec]
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # What the plugin learned that the catalog should keep (optional, may be ignored): blobs
+    # to put in the integration's plugin namespace (key -> text), and the integration config
+    # to store in place of the current one (GraphQL: a lazily introspected snapshot and the
+    # config pointing at it, so the next boot needs no network).
+    blobs: dict[str, str] = field(default_factory=dict)
+    config: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,164 @@
+"""The catalog CLI as a person uses it: subprocesses of ``python -m executor_local`` against a
+real daemon (run from the source tree) and the real petstore upstream. GETs, a POST that pauses
+(exit 13) and is resumed, a decline, a block policy, bad input, and the secret never in argv,
+stdout or stderr."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("executor_local.catalog", reason="the catalog (branch core) is not here yet")
+catalog_util = pytest.importorskip("catalog_util", reason="needs the core branch's test helpers")
+from executor_local.errors import EXIT_PAUSED  # noqa: E402
+from proc import pythonpath_env  # noqa: E402
+from upstreams import petstore as upstream  # noqa: E402
+from upstreams.petstore import API_KEY, BEARER  # noqa: E402
+
+petstore = upstream.petstore
+
+
+class Cli:
+    """Runs ``executor --data-dir D ...`` and keeps every output, to grep for the secret."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        self.env = pythonpath_env(env)
+        self.seen: list[str] = []
+        self.argvs: list[list[str]] = []
+
+    def __call__(self, *args: str, stdin: str | None = None, code: int = 0,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "executor_local", "--data-dir", str(self.data_dir), *args]
+        self.argvs.append(argv)
+        done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120,
+                              env={**self.env, **(env or {})},
+                              stdin=None if stdin is not None else subprocess.DEVNULL)
+        self.seen += [done.stdout, done.stderr]
+        assert done.returncode == code, (args, done.returncode, done.stdout, done.stderr)
+        return done
+
+
+@pytest.fixture
+def cli_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return {**env, "EXECUTOR_AUTH_FILE": str(tmp_path / "secrets" / "auth.json"),
+            "EXECUTOR_SECRET_PROVIDER": "file"}
+
+
+@pytest.fixture
+def daemon_cli(data_dir: Path, cli_env: dict[str, str]):
+    daemon = catalog_util.SourceDaemon(data_dir, cli_env)
+    try:
+        daemon.wait_ready()
+        yield daemon, Cli(data_dir, cli_env)
+    finally:
+        daemon.kill()
+
+
+def pause_id(out: str) -> str:
+    match = re.search(r"resume --execution-id (\S+) --action accept", out)
+    assert match, out
+    return match.group(1)
+
+
+def test_add_connect_search_describe_call_pause_resume_and_policies(daemon_cli, petstore,
+                                                                    tmp_path):
+    daemon, cli = daemon_cli
+    added = cli("integrations", "add-openapi", petstore.spec_url, "--slug", "pets")
+    assert "Added pets (15 tools)" in added.stdout
+    several = cli("connections", "add", "pets", "--value-stdin", stdin=API_KEY, code=2)
+    assert "apikey-0" in several.stderr and "apikey-1" in several.stderr
+    cli("connections", "add", "pets", "--template", "apikey-0", "--value-stdin",
+        stdin=API_KEY + "\n")
+    cli("connections", "add", "pets", "--name", "store", "--template", "apikey-1",
+        "--value-env", "PETS_BEARER", env={"PETS_BEARER": BEARER})
+    listed = json.loads(cli("connections", "list", "--json").stdout)
+    assert {(c["name"], c["template"]) for c in listed} == {("main", "apikey-0"),
+                                                           ("store", "apikey-1")}
+
+    found = cli("tools", "search", "list pets", "--namespace", "pets.org.main").stdout
+    assert found.splitlines()[0].startswith("pets.org.main.pets.listPets")
+    tree = cli("call", "pets.org.main", "--help").stdout
+    assert "pets.org.main.pets  [group (4)]" in tree
+    leaf = cli("call", "pets", "org", "main", "pets.listPets", "--help").stdout
+    assert "List all pets" in leaf and "limit" in leaf
+    described = json.loads(cli("tools", "describe", "tools.pets.org.main.pets.showPetById",
+                               "--json").stdout)
+    assert described["inputSchema"]["required"] == ["petId"]
+
+    pets = json.loads(cli("call", "pets.org.main.pets.listPets", '{"limit": 1}').stdout)
+    assert [p["name"] for p in pets] == ["Rex"]
+    assert cli("call", "pets.org.main.failures.plainText").stdout == "just text\n"
+    inventory = json.loads(cli("call", "tools.pets.org.store.store.getInventory").stdout)
+    assert inventory == {"available": 1, "sold": 1}
+
+    body = tmp_path / "pet.json"
+    body.write_text(json.dumps({"body": {"name": "Kit"}}))
+    paused = cli("call", "pets.org.main.pets.createPet", f"@{body}", code=EXIT_PAUSED).stdout
+    assert f"Approve in browser:\n  http://127.0.0.1:{daemon.port}/resume/" in paused
+    assert "Kit" not in {p["name"] for p in petstore.pets.values()}
+    created = json.loads(cli("resume", "--execution-id", pause_id(paused)).stdout)
+    assert created["name"] == "Kit" and petstore.pets[created["id"]]["name"] == "Kit"
+
+    again = cli("call", "pets.org.main.pets.deletePet", '{"petId": 1}', code=EXIT_PAUSED).stdout
+    declined = cli("resume", "--execution-id", pause_id(again), "--action", "decline", code=1)
+    assert "declined" in declined.stderr and 1 in petstore.pets
+
+    cli("policies", "set", "pets.org.main.pets.deletePet", "block")
+    policies = json.loads(cli("policies", "list", "--json").stdout)
+    assert [(p["pattern"], p["action"]) for p in policies] == [
+        ("pets.org.main.pets.deletePet", "block")]
+    before = petstore.requests
+    cli("call", "pets.org.main.pets.deletePet", '{"petId": 1}', code=1)
+    assert petstore.requests == before and 1 in petstore.pets
+    cli("policies", "set", "pets.org.main.pets.*", "approve")
+    cli("policies", "remove", "pets.org.main.pets.deletePet")
+    gone = json.loads(cli("call", "pets.org.main.pets.deletePet", '{"petId": 2}',
+                          "--json").stdout)
+    assert gone["status"] == "completed" and 2 not in petstore.pets
+
+    for argv in cli.argvs:
+        assert API_KEY not in " ".join(argv) and BEARER not in " ".join(argv)
+    for text in cli.seen:
+        assert API_KEY not in text and BEARER not in text
+
+
+def test_bad_input_is_a_clear_error_and_changes_nothing(daemon_cli, petstore, tmp_path):
+    _daemon, cli = daemon_cli
+    swagger = tmp_path / "swagger.json"
+    swagger.write_text('{"swagger": "2.0", "info": {"title": "x"}, "paths": {}}')
+    refused = cli("integrations", "add-openapi", str(swagger), code=1)
+    assert "Swagger 2.0 is not supported; convert it to OpenAPI 3" in refused.stderr
+    assert json.loads(cli("integrations", "list", "--json").stdout)[0]["slug"] == "executor"
+    cli("integrations", "add-openapi", petstore.spec_url, "--slug", "pets")
+    cli("connections", "add", "pets", "--template", "apikey-0", "--value-stdin", stdin=API_KEY)
+    unknown = cli("call", "pets.org.main.pets.listPet", code=1)
+    assert "tool_not_found" in unknown.stderr and "pets.org.main.pets.listPets" in unknown.stderr
+    bad = cli("call", "pets.org.main.pets.listPets", '{"limit": "many"}', code=1)
+    assert "invalid_arguments" in bad.stderr
+    cli("call", "pets.org.main.pets.listPets", "{not json", code=2)
+    nothing = cli("call", "pets.org.nobody", "--help", code=1)
+    assert "no tool or namespace 'pets.org.nobody'" in nothing.stderr
+    assert "pets.org.main" in nothing.stdout
+    cli("integrations", "remove", "pets")
+    assert [i["slug"] for i in json.loads(cli("integrations", "list", "--json").stdout)] == [
+        "executor"]
+
+
+def test_a_command_starts_the_daemon_when_none_runs(data_dir, cli_env):
+    cli = Cli(data_dir, cli_env)
+    try:
+        out = cli("tools", "integrations")
+        assert out.stdout.startswith("executor  [built-in]")
+        assert "Starting the daemon" in out.stderr and "Daemon ready on" in out.stderr
+        again = cli("tools", "integrations")  # the second finds it running
+        assert "Starting" not in again.stderr
+        cli("daemon", "status")
+    finally:
+        subprocess.run([sys.executable, "-m", "executor_local", "--data-dir", str(data_dir),
+                        "daemon", "stop"], env=cli.env, capture_output=True, timeout=60)
