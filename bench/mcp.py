@@ -152,10 +152,74 @@ def measure_calls(tools: int, searches: int, calls: int) -> dict[str, float]:
     return out
 
 
+def big_spec(n: int) -> str:
+    kinds = ["pet", "user", "order", "invoice", "ticket"]
+    paths = {f"/items{i}": {"get": {
+        "operationId": f"getItem{i}", "tags": [f"group{i % 50}"],
+        "summary": f"get item number {i} of kind {kinds[i % 5]}",
+        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "ok"}}}} for i in range(n)}
+    return json.dumps({"openapi": "3.0.3", "info": {"title": "big", "version": "1"},
+                       "servers": [{"url": "http://127.0.0.1:9"}], "paths": paths})
+
+
+def measure_catalog_search(tools: int, searches: int) -> dict[str, float]:
+    """``search`` through /mcp on a real daemon whose catalog holds ``tools`` OpenAPI tools,
+    against the same search on /api/search (the MCP overhead)."""
+    import anyio
+    import httpx
+
+    from mcp_util import passthrough_client
+
+    work = Path(tempfile.mkdtemp(prefix="executor-bench-mcp-"))
+    env = {**env_with_src(), "EXECUTOR_SECRET_PROVIDER": "file",
+           "EXECUTOR_AUTH_FILE": str(work / "auth.json")}
+    daemon = start_daemon(work / "data", env)
+    out: dict[str, float] = {}
+    try:
+        manifest = json.loads((work / "data" / "server-control" / "server.json").read_text())
+        origin, token = manifest["origin"], manifest["bearer"]
+        headers = {"Authorization": f"Bearer {token}"}
+        t = time.perf_counter()
+        r = httpx.post(f"{origin}/api/openapi/specs", headers=headers, timeout=600,
+                       json={"spec": {"kind": "blob", "value": big_spec(tools)}, "slug": "big"})
+        r.raise_for_status()
+        out[f"add a {tools}-operation OpenAPI spec"] = time.perf_counter() - t
+        api = []
+        with httpx.Client(headers=headers, timeout=60) as http:  # one connection, as MCP's
+            for i in range(searches):
+                t = time.perf_counter()
+                http.get(f"{origin}/api/search", params={
+                    "query": f"invoice item {i}", "limit": 20}).raise_for_status()
+                api.append(time.perf_counter() - t)
+        out[f"/api/search p50 ({tools} tools)"] = median(api)
+        port = int(origin.rsplit(":", 1)[1])
+
+        async def body() -> None:
+            async with passthrough_client(port, token=token, mode="legacy") as c:
+                await c.list_tools()
+                times = []
+                for i in range(searches):
+                    t = time.perf_counter()
+                    found = await c.call_tool("search", {"query": f"invoice item {i}"})
+                    times.append(time.perf_counter() - t)
+                    assert found.structured_content["items"], found.content[0].text
+                out[f"MCP search p50 ({tools} tools, 20 results with schemas)"] = median(times)
+                out[f"MCP search p95 ({tools} tools)"] = pct(times, 0.95)
+            out["daemon rss after searches (MiB)"] = rss_kb(daemon.pid) / 1024
+
+        anyio.run(body)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+    return out
+
+
 def report(results: dict[str, float]) -> str:
     lines = ["| measure | value |", "|---|---|"]
     for name, value in results.items():
-        shown = f"{value:.1f}" if "MiB" in name else f"{value * 1000:.1f} ms"
+        shown = (f"{value:.1f}" if "MiB" in name else f"{value:.2f} s" if value >= 1 else
+                 f"{value * 1000:.1f} ms")
         lines.append(f"| {name} | {shown} |")
     return "\n".join(lines)
 
@@ -166,7 +230,12 @@ def main() -> int:
     parser.add_argument("--output", type=Path, help="also write the table here (markdown)")
     args = parser.parse_args()
     runs, tools, searches, calls = (1, 100, 5, 20) if args.quick else (7, 10_000, 200, 10_000)
-    results = {**measure_bridge(runs), **measure_calls(tools, searches, calls)}
+    try:
+        import executor_local.catalog  # noqa: F401
+        real = measure_catalog_search(tools, min(searches, 50))
+    except ImportError:
+        real = {}
+    results = {**measure_bridge(runs), **real, **measure_calls(tools, searches, calls)}
     table = report(results)
     print(table)
     if args.output:
