@@ -184,3 +184,14 @@ def test_bridge_exits_when_stdin_closes(pets, tmp_path: Path, env: dict[str, str
     assert any('"id":1' in line and '"protocolVersion":"2025-06-18"' in line for line in lines)
     assert any('"code":-32700' in line for line in lines)  # the bad line got a parse error
     assert all(line.startswith("{") for line in lines)  # stdout carries JSON-RPC only
+
+
+@pytest.mark.parametrize("name", ["search", "tools.pets.list", " edge ", "naïve", "a\tb",
+                                  "=?base64?eA==?="])
+def test_bridge_header_encoding_matches_the_sdk(name: str) -> None:
+    from mcp.shared.inbound import decode_header_value, encode_header_value
+
+    from executor_local.mcp.bridge_wire import header_value
+
+    assert header_value(name) == encode_header_value(name)
+    assert decode_header_value(header_value(name)) == name

@@ -23,19 +23,16 @@ import contextlib
 import json
 import logging
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
+from executor_local.mcp.bridge_wire import modern_version, post_headers, read_stdin
 from executor_local.mcp.sse import events
 
 log = logging.getLogger("executor.mcp")
 
-PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"
-HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-NAME_BEARING = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 CONNECTION_LOST = -32000  # implementation-defined server error range
 READ_TIMEOUT_S = 120.0  # SSE keepalives come every 15 s, so silence this long is a dead daemon
 EOF_GRACE_S = 10.0  # after stdin closes, in-flight requests get this long to answer
@@ -129,7 +126,7 @@ class Bridge:
             task.add_done_callback(self._tasks.discard)
             return
         # Notifications and our answers to the server's requests (elicitation): in order.
-        if message.get("method") == "notifications/cancelled" and self._modern(message):
+        if message.get("method") == "notifications/cancelled" and modern_version(message):
             return  # the 2026 HTTP wire has no client notifications
         try:
             await self._send(message, notify=True)
@@ -171,32 +168,8 @@ class Bridge:
 
     # --- HTTP -----------------------------------------------------------------------------------
 
-    def _modern(self, message: dict[str, Any]) -> str | None:
-        params = message.get("params")
-        meta = params.get("_meta") if isinstance(params, dict) else None
-        version = meta.get(PROTOCOL_VERSION_META) if isinstance(meta, dict) else None
-        return version if isinstance(version, str) and version not in HANDSHAKE_VERSIONS else None
-
     def _headers(self, message: dict[str, Any], endpoint: Endpoint) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {endpoint.bearer}",
-                   "Accept": "application/json, text/event-stream",
-                   "Content-Type": "application/json"}
-        modern = self._modern(message)
-        if modern:
-            headers["MCP-Protocol-Version"] = modern
-            method = message.get("method")
-            if isinstance(method, str):
-                headers["Mcp-Method"] = method
-                key = NAME_BEARING.get(method)
-                name = (message.get("params") or {}).get(key) if key else None
-                if isinstance(name, str):
-                    headers["Mcp-Name"] = _header_value(name)
-            return headers
-        if self._session_id and message.get("method") != "initialize":
-            headers["Mcp-Session-Id"] = self._session_id
-        if self._version and message.get("method") != "initialize":
-            headers["MCP-Protocol-Version"] = self._version
-        return headers
+        return post_headers(message, endpoint.bearer, self._session_id, self._version)
 
     async def _endpoint_now(self) -> Endpoint:
         if self._endpoint is None:
@@ -225,7 +198,7 @@ class Bridge:
             async with self._http.stream("POST", self._url(endpoint), json=message,
                                          headers=self._headers(message, endpoint)) as resp:
                 received = True
-                if resp.status_code == 404 and had_session and not self._modern(message):
+                if resp.status_code == 404 and had_session and not modern_version(message):
                     raise _Retry("the daemon does not know this session (it restarted)")
                 if resp.status_code == 401:
                     self._endpoint = None  # the bearer changed: read the manifest again
@@ -297,7 +270,7 @@ class Bridge:
             self._generation += 1
             self._endpoint = None
             await self._endpoint_now()
-            if self._modern(message) or message.get("method") == "initialize":
+            if modern_version(message) or message.get("method") == "initialize":
                 return
             if self._init_params is None:
                 raise Unreachable("the daemon lost this session and the client never sent "
@@ -369,36 +342,6 @@ class Bridge:
         if "id" in request:
             self._write({"jsonrpc": "2.0", "id": request["id"],
                          "error": {"code": code, "message": text}})
-
-
-def _header_value(value: str) -> str:
-    """The SDK's header encoding: verbatim when plain printable ASCII, else base64-wrapped."""
-    import base64
-
-    plain = value.isascii() and value.isprintable() and value == value.strip()
-    if plain and not (value.startswith("=?base64?") and value.endswith("?=")):
-        return value
-    return f"=?base64?{base64.b64encode(value.encode()).decode()}?="
-
-
-def read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes | None],
-               stream: BinaryIO | None = None) -> threading.Thread:
-    """Read stdin lines on a thread (works the same on Windows pipes); ``None`` at EOF."""
-    source = stream or sys.stdin.buffer
-
-    def pump() -> None:
-        try:
-            for line in iter(source.readline, b""):
-                loop.call_soon_threadsafe(queue.put_nowait, line)
-        except (OSError, ValueError):
-            pass
-        finally:
-            with contextlib.suppress(RuntimeError):  # the loop may be gone already
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-    thread = threading.Thread(target=pump, name="executor-mcp-stdin", daemon=True)
-    thread.start()
-    return thread
 
 
 def serve_stdio(connect: Callable[[], Endpoint], query: dict[str, str]) -> int:
