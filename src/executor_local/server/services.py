@@ -10,6 +10,7 @@ from typing import Any
 
 from executor_local.catalog import Catalog
 from executor_local.executions import Executions
+from executor_local.executions.sandbox.code_runner import attach_code_mode
 from executor_local.integrations.registry import Registry
 from executor_local.secrets.providers import Secrets
 from executor_local.store.db import Database
@@ -30,6 +31,9 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)  # other packages' services by name
 
     def close(self) -> None:
+        runner = getattr(self.executions, "code_runner", None)
+        if runner is not None:
+            runner.close()  # the code-mode worker processes
         self.db.close()
 
 
@@ -49,6 +53,7 @@ def build_services(store: sqlite3.Connection | Path, *, data_dir: Path | None = 
         registry = registry or Registry()
         catalog = Catalog(db, choice.tenant, secrets, registry)
         executions = Executions(catalog, db)
+        attach_code_mode(executions)
     except BaseException:
         db.close()
         raise

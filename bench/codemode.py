@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Code-mode benchmarks: trivial ``execute`` latency, 100 tool calls in one program against 100
+separate invokes, and memory over 1,000 executions.
+
+    python3 bench/codemode.py [--quick] [--json]
+
+Runs in-process against the real sandbox (QuickJS worker processes from the pool) and a real
+petstore upstream over HTTP (``tests/codemode_parts.py``). "Passthrough" here is the same
+``Host.call_tool`` awaited 100 times from Python: the floor of 100 MCP ``invoke`` round trips,
+before any MCP or HTTP framing, so the comparison favours passthrough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent / "tests")]
+
+from codemode_parts import Petstore, PetstoreHost  # noqa: E402
+from executor_local.executions.sandbox.code_runner import CodeMode  # noqa: E402
+from executor_local.executions.sandbox.pool import Pool, Worker  # noqa: E402
+
+
+def rss_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def measure(quick: bool) -> dict[str, object]:
+    store = Petstore()
+    host = PetstoreHost(store)
+    pool = Pool(idle=1, max_runs=200)
+    mode = CodeMode(host, pool=pool)
+    out: dict[str, object] = {}
+    try:
+        # cold: a worker process start (Python, QuickJS, sucrase loaded), then one program
+        t = time.perf_counter()
+        Worker().kill()
+        out["worker_start_ms"] = round((time.perf_counter() - t) * 1000, 1)
+
+        await mode.run("return 1", execution_id="warm")
+        n = 20 if quick else 200
+        times, strips = [], []
+        for _ in range(n):
+            t = time.perf_counter()
+            res = await mode.run("const x: number = 1; return x + 1", execution_id="b")
+            times.append((time.perf_counter() - t) * 1000)
+            assert res["structured"]["result"] == 2
+        # strip time alone, from the worker's own measurement
+        from executor_local.executions.sandbox import runner
+        from executor_local.executions.sandbox.journal import Journal
+        for _ in range(20):
+            o = await runner.run_program("interface A { a: number }\nconst v: A = { a: 1 };\n"
+                                         "return v.a as number", host, Journal(), pool=pool)
+            strips.append(o.strip_ms)
+        out["trivial_execute_ms"] = {"p50": round(p(times, 0.5), 2),
+                                     "p90": round(p(times, 0.9), 2), "n": n}
+        out["strip_ms_p50"] = round(statistics.median(strips), 3)
+
+        calls = 100
+        code = f"""
+            let names = 0;
+            for (let i = 0; i < {calls}; i++) {{
+              const r = await tools.petstore.org.main.pets.showPetById({{ petId: 1 + (i % 3) }});
+              if (r.ok) names++;
+            }}
+            return names;
+        """
+        prog, direct = [], []
+        for _ in range(2 if quick else 5):
+            t = time.perf_counter()
+            res = await mode.run(code, execution_id="c")
+            prog.append((time.perf_counter() - t) * 1000)
+            assert res["structured"]["result"] == calls, res
+            t = time.perf_counter()
+            for i in range(calls):
+                env = await host.call_tool("petstore.org.main.pets.showPetById",
+                                           {"petId": 1 + (i % 3)}, approved=False)
+                assert env["ok"]
+            direct.append((time.perf_counter() - t) * 1000)
+        # the sandbox's own cost per call, against a host that answers at once
+        class Instant:
+            async def call_tool(self, path: str, args: dict, *, approved: bool) -> dict:
+                return {"ok": True, "data": 1}
+
+        instant = CodeMode(Instant(), pool=pool)  # type: ignore[arg-type]
+        overhead = []
+        for _ in range(3 if quick else 9):
+            t = time.perf_counter()
+            res = await instant.run(f"let s = 0; for (let i = 0; i < {calls}; i++) "
+                                    "s += (await tools.a.b.c.d({})).data; return s",
+                                    execution_id="o")
+            overhead.append((time.perf_counter() - t) * 1000)
+            assert res["structured"]["result"] == calls
+        out["hundred_instant_calls_in_program_ms"] = round(statistics.median(overhead), 1)
+        out["hundred_calls_ms"] = {"one_program": round(statistics.median(prog), 1),
+                                   "hundred_direct_host_calls": round(statistics.median(direct),
+                                                                      1)}
+
+        runs = 100 if quick else 1000
+        samples = []
+        parent = os.getpid()
+        for i in range(runs + 1):
+            if i % (runs // 10) == 0:
+                worker = await pool.acquire()
+                samples.append({"run": i, "daemon_rss_kib": rss_kib(parent),
+                                "worker_rss_kib": rss_kib(worker.pid),
+                                "worker_runs": worker.runs})
+                pool.release(worker, healthy=True)
+                worker.runs -= 1  # the probe is not a run
+            if i < runs:
+                res = await mode.run("const a = []; for (let i = 0; i < 1000; i++) "
+                                     "a.push({ i, s: 'x'.repeat(20) }); return a.length",
+                                     execution_id="m")
+                assert res["structured"]["result"] == 1000
+        out["rss"] = samples
+        out["workers_spawned"] = pool.spawned
+    finally:
+        pool.close()
+        store.close()
+    return out
+
+
+def report(data: dict[str, object]) -> str:
+    t = data["trivial_execute_ms"]
+    h = data["hundred_calls_ms"]
+    rss = data["rss"]
+    lines = [
+        "## Code mode (bench/codemode.py)",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| worker process start (Python + QuickJS + sucrase), cold | "
+        f"{data['worker_start_ms']} ms |",
+        f"| trivial `execute` (warm worker: strip, fresh context, run) p50 / p90 | "
+        f"{t['p50']} / {t['p90']} ms |",  # type: ignore[index]
+        f"| sucrase strip of a small program, p50 | {data['strip_ms_p50']} ms |",
+        f"| 100 tool calls in one program | {h['one_program']} ms |",  # type: ignore[index]
+        f"| 100 direct Host calls (passthrough floor) | "
+        f"{h['hundred_direct_host_calls']} ms |",  # type: ignore[index]
+        f"| 100 calls to an instant host in one program (sandbox cost only) | "
+        f"{data['hundred_instant_calls_in_program_ms']} ms |",
+        "",
+        "RSS over executions (KiB; the worker is recycled every 200 runs):",
+        "",
+        "| run | daemon | worker | worker runs |",
+        "|---|---|---|---|",
+    ]
+    for s in rss:  # type: ignore[attr-defined]
+        lines.append(f"| {s['run']} | {s['daemon_rss_kib']} | {s['worker_rss_kib']} | "
+                     f"{s['worker_runs']} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    data = asyncio.run(measure(args.quick))
+    print(json.dumps(data, indent=2) if args.json else report(data))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
