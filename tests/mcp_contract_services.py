@@ -177,12 +177,20 @@ class Executions:
                     "http": {"status": resp.status, "headers": {}}}
 
 
+class NoPlugins:
+    """The plugin registry of a catalog without plugins (the server's lifespans ask it)."""
+
+    def get(self, _plugin_id: str) -> None:
+        return None
+
+
 class ContractServices:
     def __init__(self, base_url: str, db: Path, tools: list[dict[str, Any]] | None = None,
                  ) -> None:
         self.catalog = Catalog(tools if tools is not None else tools_for(base_url))
         self.executions = Executions(self.catalog, db)
         self.extras: dict[str, Any] = {}
+        self.registry = NoPlugins()
 
     def close(self) -> None:
         """The server's lifespan closes its Services at shutdown."""

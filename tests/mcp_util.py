@@ -21,6 +21,7 @@ TOKEN = "test-bearer-0123456789abcdef0123456789abcdef"
 def serve_app(services: Any, token: str = TOKEN, port: int = 0,
               timeout_keep_alive: float = 5) -> Iterator[int]:
     """The daemon's ``create_app`` with ``services``, on a real socket; yields the port."""
+    import mcp  # noqa: F401  (here, before the server's prewarm thread imports it too)
     import uvicorn
 
     from executor_local.daemon.security import LocalSecurity
@@ -30,6 +31,10 @@ def serve_app(services: Any, token: str = TOKEN, port: int = 0,
     sock.bind(("127.0.0.1", port))
     sock.listen(128)
     bound = sock.getsockname()[1]
+    if services is not None and not hasattr(services, "registry"):
+        from mcp_contract_services import NoPlugins
+
+        services.registry = NoPlugins()  # a test double: the server's lifespans ask for it
     try:  # the catalog core's app (server.app), where /mcp is one of its MOUNTS
         from executor_local.server.app import build_app
     except ModuleNotFoundError:

@@ -7,8 +7,8 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator
-from typing import NamedTuple
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -23,10 +23,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the caller gave up
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the caller gave up (a test's point)
-            pass
 
     def do_GET(self) -> None:
         if self.path.startswith("/slow"):  # held until the test sets ``server.release``

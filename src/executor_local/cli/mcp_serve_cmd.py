@@ -16,8 +16,8 @@ DEFAULT_PORT = 4788
 
 @click.command("mcp")
 @click.option("--mode", type=click.Choice(["passthrough", "code"]), default=None,
-              help="Which tools agents see: passthrough (search + invoke; the default until "
-                   "code mode lands) or code (execute + skills).")
+              help="Which tools agents see: code (execute + skills; the default) or "
+                   "passthrough (search + invoke).")
 @click.option("--elicitation-mode", type=click.Choice(["native", "model", "browser"]),
               default="model", show_default=True,
               help="How approvals reach a person: native (MCP elicitation, when the client "

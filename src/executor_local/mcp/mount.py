@@ -37,13 +37,15 @@ class McpMount:
         self._tg: Any = None
         self._stop: Any = None
         self._lock: Any = None
+        self._imported: Any = None  # set once the SDK import (one, in one thread) is done
+        self._import_error: ImportError | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any) -> AsyncIterator[None]:
         """Give the session manager a task group for the app's whole life."""
         import anyio  # starlette's dependency: already loaded when the app runs
 
-        self._stop, self._lock = anyio.Event(), anyio.Lock()
+        self._stop, self._lock, self._imported = anyio.Event(), anyio.Lock(), anyio.Event()
         async with anyio.create_task_group() as tg:
             self._tg = tg
             tg.start_soon(self._prewarm)
@@ -77,23 +79,29 @@ class McpMount:
 
     async def _prewarm(self) -> None:
         """Import the SDK in the background once the app is up (after READY), so the first
-        MCP client (often the bridge that just started this daemon) does not wait for it."""
+        MCP client (often the bridge that just started this daemon) does not wait for it.
+
+        This is the only place the SDK is imported from: the ``mcp`` package imports itself
+        circularly, and two threads importing it at once can see it half-initialized.
+        """
         import anyio.to_thread
 
         try:
-            await anyio.to_thread.run_sync(importlib.import_module, "executor_local.mcp.server")
+            await anyio.to_thread.run_sync(_import_server)
         except ImportError as exc:  # a build without the SDK: /mcp will say so when asked
-            log.debug("MCP prewarm skipped: %s", exc)
+            log.debug("MCP is not available: %s", exc)
+            self._import_error = exc
+        finally:
+            self._imported.set()
 
     async def _start(self) -> Any:
-        import anyio.to_thread
-
+        # The import (pydantic, the SDK: ~0.5 s) runs off the event loop (``_prewarm``), so
+        # the daemon keeps answering other requests meanwhile.
+        await self._imported.wait()
+        if self._import_error is not None:
+            raise self._import_error
         async with self._lock:
             if self._manager is None:
-                # The import (pydantic, the SDK: ~0.5 s) runs off the event loop, so the
-                # daemon keeps answering other requests meanwhile.
-                await anyio.to_thread.run_sync(importlib.import_module,
-                                               "executor_local.mcp.server")
                 self._manager = await self._tg.start(self._host)
         return self._manager
 
@@ -116,6 +124,14 @@ class McpMount:
             log.info("MCP session manager started")
             task_status.started(manager)
             await self._stop.wait()
+
+
+def _import_server() -> None:
+    """The SDK and every mode's tools (code mode's sandbox too), off the event loop."""
+    importlib.import_module("executor_local.mcp.server")
+    from executor_local.mcp import registry
+
+    registry.load_modes()
 
 
 def _query_problem(scope: Any) -> str | None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 PASSTHROUGH = "passthrough"
 CODE = "code"
-# Passthrough is the default until code mode (``execute``/``skills``) registers its tools; then
-# the default becomes ``code``, as in Executor. ``executor mcp --mode`` and ``?mode=`` pick one.
+# The fallback default: code mode (``executions.mcp_tools``) registers itself as the default
+# when present, as in Executor; without it, passthrough. ``--mode`` / ``?mode=`` pick one.
 DEFAULT_MODE = PASSTHROUGH
 
 NATIVE = "native"  # MCP elicitation, when the client declares the capability
