@@ -14,10 +14,9 @@ import pytest
 
 pytest.importorskip("executor_local.mcp.registry")
 
-from mcp_util import client, serve_app
-
 from codemode_parts import Petstore
 from codemode_services import CodeServices
+from mcp_util import client, serve_app
 
 
 @pytest.fixture

@@ -83,6 +83,10 @@ def _register() -> None:
     cli.add_command(doctor_cmd.doctor)
     _register_catalog()
 
+    from executor_local.cli import mcp_serve_cmd
+
+    cli.add_command(mcp_serve_cmd.mcp)  # `executor mcp`: the stdio MCP server
+
 
 def _register_catalog() -> None:
     """The catalog commands, over the daemon's HTTP API."""
