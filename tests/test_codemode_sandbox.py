@@ -495,3 +495,21 @@ def test_workers_end_when_the_daemon_dies(tmp_path: Path) -> None:
     assert not Path(f"/proc/{pid}").exists() or \
         Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"), \
         "the worker outlived the daemon"
+
+
+def test_two_approvals_in_one_program(pool: Pool, host: PetstoreHost, store: Petstore) -> None:
+    mode = CodeMode(host, pool=pool)
+    code = """
+        const a = await tools.petstore.org.main.pets.createPet({ body: { name: "One" } });
+        const list = await tools.petstore.org.main.pets.listPets({});
+        const b = await tools.petstore.org.main.pets.deletePet({ petId: 1 });
+        return { a: a.ok, n: list.data.length, b: b.ok ? "deleted" : b.error.code };
+    """
+    first = run(mode, code)
+    assert first["interaction"]["address"].endswith("createPet")
+    second = resume(mode, first["payload"], "accept")
+    assert second["status"] == "paused" and second["interaction"]["address"].endswith("deletePet")
+    done = resume(mode, second["payload"], "decline")
+    assert done["structured"]["result"] == {"a": True, "n": 4, "b": "declined"}
+    assert store.hits["POST /pets"] == 1 and store.hits["GET /pets"] == 1
+    assert store.hits["DELETE /pets/1"] == 0
