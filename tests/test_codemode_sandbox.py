@@ -513,3 +513,43 @@ def test_two_approvals_in_one_program(pool: Pool, host: PetstoreHost, store: Pet
     assert done["structured"]["result"] == {"a": True, "n": 4, "b": "declined"}
     assert store.hits["POST /pets"] == 1 and store.hits["GET /pets"] == 1
     assert store.hits["DELETE /pets/1"] == 0
+
+
+def test_replay_retraces_an_interleaving_that_depended_on_timing(pool: Pool,
+                                                                 store: Petstore) -> None:
+    """Results arrive in a timing-dependent order; the replay delivers them in the recorded
+    order, so the program's interleaving (and the calls it derives from it) repeat exactly."""
+    import random
+
+    class JitterHost(PetstoreHost):
+        async def call_tool(self, path: str, args: dict[str, Any], *, approved: bool) -> Any:
+            if path.endswith("deletePet") and not approved:
+                return await super().call_tool(path, args, approved=approved)
+            self.calls.append(path)
+            await asyncio.sleep(random.uniform(0, 0.03))
+            return {"ok": True, "data": args}
+
+    host = JitterHost(store)
+    mode = CodeMode(host, pool=pool)
+    code = """
+        const order: number[] = [];
+        await Promise.all(Array.from({ length: 8 }, (_, i) =>
+          tools.a.b.c.d({ i }).then(async (r: any) => {
+            order.push(r.data.i);
+            console.log("got " + r.data.i);
+            await tools.a.b.c.e({ after: r.data.i, at: order.length });
+          })));
+        const d = await tools.petstore.org.main.pets.deletePet({ petId: 2 });
+        return { order, declined: !d.ok };
+    """
+    paused = run(mode, code)
+    assert paused["status"] == "paused"
+    upstream_before = len(host.calls)
+    done = resume(mode, paused["payload"], "decline")
+    assert done["status"] == "completed", done
+    journal = json.loads(paused["payload"]["journal"])
+    firsts = [json.loads(journal["calls"][str(s)]["args"]).get("i") for s in journal["order"]]
+    recorded = [i for i in firsts if i is not None]
+    assert done["structured"]["result"]["order"] == recorded
+    assert done["structured"]["logs"] == [f"got {i}" for i in recorded]
+    assert len(host.calls) == upstream_before  # all 16 calls came from the journal
