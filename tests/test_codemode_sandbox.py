@@ -553,3 +553,20 @@ def test_replay_retraces_an_interleaving_that_depended_on_timing(pool: Pool,
     assert done["structured"]["result"]["order"] == recorded
     assert done["structured"]["logs"] == [f"got {i}" for i in recorded]
     assert len(host.calls) == upstream_before  # all 16 calls came from the journal
+
+
+def test_a_worker_that_cannot_start_is_a_clear_error(host: PetstoreHost,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from executor_local.executions.sandbox import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "_BOOT", "import sys\n"
+                        "sys.exit(\"ModuleNotFoundError: No module named '_quickjs'\")")
+    broken = Pool(idle=0)
+    try:
+        out = run(CodeMode(host, pool=broken), "return 1")
+    finally:
+        broken.close()
+    assert out["isError"] is True
+    assert out["structured"]["error"].startswith("code mode is unavailable here: the sandbox "
+                                                 "worker did not start")
+    assert "_quickjs" in out["structured"]["error"]

@@ -208,7 +208,12 @@ async def run_program(code: str, host: Host, journal: Journal, *, pool: Pool,
     when the outcome is ``paused``."""
     limits = limits or Limits()
     journal.runs += 1
-    worker = await pool.acquire()
+    try:
+        worker = await pool.acquire()
+    except (WorkerDied, OSError) as exc:
+        log.warning("code mode: no sandbox worker: %s", exc)
+        return Outcome(status="completed", kind="unavailable",
+                       error=f"code mode is unavailable here: {exc}")
     healthy = False
     run = _Run(host, journal, limits, worker, auto_approve)
     recv: asyncio.Task[Any] | None = None
