@@ -26,15 +26,16 @@ petstore = upstream.petstore
 class Cli:
     """Runs ``executor --data-dir D ...`` and keeps every output, to grep for the secret."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str], pyz: Path | None = None) -> None:
         self.data_dir = data_dir
-        self.env = pythonpath_env(env)
+        self.env = env if pyz else pythonpath_env(env)
+        self.program = [str(pyz)] if pyz else ["-m", "executor_local"]
         self.seen: list[str] = []
         self.argvs: list[list[str]] = []
 
     def __call__(self, *args: str, stdin: str | None = None, code: int = 0,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "executor_local", "--data-dir", str(self.data_dir), *args]
+        argv = [sys.executable, *self.program, "--data-dir", str(self.data_dir), *args]
         self.argvs.append(argv)
         done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120,
                               env={**self.env, **(env or {})},
@@ -162,3 +163,74 @@ def test_a_command_starts_the_daemon_when_none_runs(data_dir, cli_env):
     finally:
         subprocess.run([sys.executable, "-m", "executor_local", "--data-dir", str(data_dir),
                         "daemon", "stop"], env=cli.env, capture_output=True, timeout=60)
+
+
+def test_a_spec_file_without_auth_is_callable_at_once(daemon_cli, petstore, tmp_path):
+    _daemon, cli = daemon_cli
+    spec = tmp_path / "echo.yaml"
+    spec.write_text(f"""openapi: 3.0.3
+info: {{title: Echo Service, version: '1'}}
+servers: [{{url: '{petstore.url}'}}]
+paths:
+  /echo:
+    get:
+      operationId: echoBack
+      tags: [echo]
+      parameters: [{{name: q, in: query, schema: {{type: string}}}}]
+      responses: {{'200': {{description: ok, content: {{application/json: {{schema: {{}}}}}}}}}}
+""")
+    added = json.loads(cli("integrations", "add-openapi", str(spec), "--json").stdout)
+    assert added["slug"] == "echo_service" and added["toolCount"] == 1
+    out = json.loads(cli("call", "echo_service.org.main.echo.echoBack", '{"q": "hi"}').stdout)
+    assert out["query"] == [["q", "hi"]]
+    cli("connections", "add", "echo_service", "--name", "second")
+    refreshed = cli("integrations", "refresh", "echo_service")
+    assert "nothing to fetch again" in refreshed.stderr
+    refreshed = refreshed.stdout
+    assert "org/main: 1 tools" in refreshed and "org/second: 1 tools" in refreshed
+    cli("connections", "remove", "echo_service", "second")
+    names = [c["name"] for c in json.loads(cli("connections", "list", "--json").stdout)]
+    assert names == ["main"]
+
+
+def test_refresh_fetches_a_changed_spec_and_relists_every_connection(daemon_cli, petstore):
+    _daemon, cli = daemon_cli
+    cli("integrations", "add-openapi", petstore.spec_url, "--slug", "pets")
+    cli("connections", "add", "pets", "--template", "apikey-0", "--value-stdin", stdin=API_KEY)
+    same = cli("integrations", "refresh", "pets").stdout
+    assert same.startswith("The spec is unchanged (15 tools)") and "org/main: 15 tools" in same
+    petstore.extra_paths = ("  /toys:\n    get:\n      tags: [toys]\n      operationId: listToys\n"
+                            "      responses: {'200': {description: ok}}\n")
+    changed = cli("integrations", "refresh", "pets").stdout
+    assert changed.startswith("The spec changed (16 tools)") and "org/main: 16 tools" in changed
+    assert "pets.org.main.toys.listToys" in cli("call", "pets.org.main", "--help",
+                                                "--match", "toys").stdout
+    config = json.loads(cli("--json", "integrations", "list").stdout)
+    assert [i["canRefresh"] for i in config if i["slug"] == "pets"] == [True]
+
+
+def test_the_bundle_calls_and_resumes_through_its_own_daemon(pyz, data_dir, cli_env, petstore):
+    """The same flow through the built pyz (daemon and CLI), once it carries httpx and PyYAML."""
+    import zipfile
+
+    with zipfile.ZipFile(pyz) as bundle:
+        names = bundle.namelist()
+    if not any("/httpx/" in n for n in names) or not any("/yaml/" in n for n in names):
+        pytest.skip("the bundle does not carry httpx and PyYAML yet (requirements.lock)")
+    from proc import Daemon
+
+    with Daemon(pyz, ["--data-dir", str(data_dir), "daemon", "run", "--foreground", "--port",
+                      "0"], cli_env) as daemon:
+        daemon.wait_ready()
+        cli = Cli(data_dir, cli_env, pyz)
+        cli("integrations", "add-openapi", petstore.spec_url, "--slug", "pets")
+        cli("connections", "add", "pets", "--template", "apikey-0", "--value-stdin",
+            stdin=API_KEY)
+        pets = json.loads(cli("call", "pets.org.main.pets.listPets", '{"limit": 1}').stdout)
+        assert [p["name"] for p in pets] == ["Rex"]
+        paused = cli("call", "pets.org.main.pets.createPet", '{"body": {"name": "Kit"}}',
+                     code=EXIT_PAUSED).stdout
+        created = json.loads(cli("resume", "--execution-id", pause_id(paused)).stdout)
+        assert petstore.pets[created["id"]]["name"] == "Kit"
+        for text in [*cli.seen, daemon.out, daemon.err]:
+            assert API_KEY not in text

@@ -488,3 +488,42 @@ def test_secret_values_are_scrubbed_from_stderr(caplog: pytest.LogCaptureFixture
     wait_until(lambda: "the value of UPSTREAM_TOKEN is" in caplog.text)
     assert "the value of UPSTREAM_TOKEN is ***" in caplog.text
     assert SECRET not in caplog.text
+
+
+def test_concurrent_calls_share_one_stdio_server() -> None:
+    plugin = McpPlugin()
+    integration = stdio("busy")
+
+    async def go() -> Any:
+        try:
+            calls = [plugin.invoke(call(integration, "sleep", {"seconds": 0.3}), ENV)
+                     for _ in range(8)]
+            results = await asyncio.gather(*calls)
+            stats = await plugin.invoke(call(integration, "stats", {}), ENV)
+            return results, stats, plugin.pool.stats()
+        finally:
+            await plugin.close()
+
+    results, stats, pool = run(go())
+    assert all(r == {"ok": True, "data": {"result": 0.3}} for r in results)
+    assert stats["data"]["counts"]["call:sleep"] == 8  # one process served them all
+    assert pool["sessions"] == 1
+
+
+def test_a_slow_tool_times_out_with_a_clear_error(upstream: HttpUpstream) -> None:
+    plugin = McpPlugin()
+    integration = remote("up", upstream.url)
+    quick = PluginEnv(blob=lambda _key: None, timeout_s=0.5)
+
+    async def go() -> Any:
+        try:
+            slow = await plugin.invoke(call(integration, "sleep", {"seconds": 5}), quick)
+            after = await plugin.invoke(call(integration, "echo", {"text": "still here"}), ENV)
+            return slow, after
+        finally:
+            await plugin.close()
+
+    slow, after = run(go())
+    assert slow["ok"] is False and slow["error"]["code"] == "upstream_timeout"
+    assert slow["error"]["retryable"] is True
+    assert after == {"ok": True, "data": {"result": "still here"}}

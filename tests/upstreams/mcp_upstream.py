@@ -6,11 +6,12 @@ Runs as a stdio command (``python tests/upstreams/mcp_upstream.py --stdio``) or 
 
 Tools: ``echo``, ``add``, ``delete_item`` (destructiveHint), ``get_item`` (readOnlyHint),
 ``fail`` (isError), ``add_tool`` (adds a tool at runtime and sends ``tools/list_changed``),
-``crash`` (the process exits: restart tests), ``env_digest`` (sha256 of an env var, so a test
-can check a secret arrived without the secret appearing in a result), ``stats`` (request
-counts and pid). Over HTTP, ``required_headers`` / ``required_query`` make every request
-without them a 401, and ``GET /_stats`` answers the counts. ``state.fail_list`` makes
-``tools/list`` fail (a failed refresh).
+``crash`` (the process exits: restart tests), ``sleep``, ``env_digest`` (sha256 of an env
+var, so a test can check a secret arrived without the secret appearing in a result),
+``leak_env_to_stderr``, ``spam_stderr``, ``stats`` (request counts and pid). Over HTTP,
+``required_headers`` / ``required_query`` make every request without them a 401, and
+``GET /_stats`` answers the counts. ``state.fail_list`` makes ``tools/list`` fail (a failed
+refresh).
 """
 
 from __future__ import annotations
@@ -119,6 +120,13 @@ def build_server(state: UpstreamState, *, name: str = "test-upstream") -> Any:
         sys.stderr.write(f"the value of {name} is {os.environ.get(name)}\n")
         sys.stderr.flush()
         return True
+
+    @server.tool(description="Sleep SECONDS, then answer (timeouts, concurrency)")
+    async def sleep(seconds: float) -> float:
+        import anyio
+
+        await anyio.sleep(seconds)
+        return seconds
 
     @server.tool(description="Request counts and the process id")
     def stats() -> dict[str, Any]:

@@ -41,7 +41,7 @@ tags:
   - name: pets
   - name: store
 paths:
-  /pets:
+{extra}  /pets:
     get:
       tags: [pets]
       operationId: listPets
@@ -380,6 +380,7 @@ class PetstoreServer:
         self.requests = 0
         self.paths: Counter[str] = Counter()
         self.stopping = False
+        self.extra_paths = ""  # YAML lines under ``paths:``, so a test can change the spec
         self.port = 0
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -393,7 +394,7 @@ class PetstoreServer:
         return f"{self.url}/openapi.yaml"
 
     def spec_text(self, server: str | None = None) -> str:
-        return SPEC.format(server=server or self.url)
+        return SPEC.format(server=server or self.url, extra=self.extra_paths)
 
     def hits(self, path: str) -> int:
         return self.paths[path]

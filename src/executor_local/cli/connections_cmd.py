@@ -92,8 +92,6 @@ def add(ctx: Context, integration: str, name: str, owner: str, template: str | N
             raise click.UsageError(f"{method.get('id')} needs several values "
                                    f"({', '.join(variables)}); add it from the web console")
         body["value"] = _read_secret(value_stdin, value_env, method.get("label") or "the secret")
-    else:
-        body["values"] = {}
     out = api.post("/connections", body)
     address = (out or {}).get("address") or f"{integration}.{owner}.{name}"
     print_result(ctx, out, f"Added connection {address}\nTools: executor call "

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from executor_local.cli.app import Context, pass_context
-from executor_local.cli.client import connect, json_option, print_result, segment
+from executor_local.cli.client import ApiError, connect, json_option, print_result, segment
 
 
 @click.group("integrations")
@@ -91,15 +91,32 @@ def remove(ctx: Context, slug: str) -> None:
 @json_option
 @pass_context
 def refresh(ctx: Context, slug: str) -> None:
-    """List the integration's tools again, for each of its connections."""
+    """Fetch an OpenAPI spec again from its URL, and list the tools of each connection again."""
     api = connect(ctx)
+    info = api.get(f"/integrations/{segment(slug)}")
+    if (info or {}).get("kind") == "openapi":
+        try:
+            out = api.post(f"/openapi/integrations/{segment(slug)}/refresh")
+        except ApiError as exc:
+            if exc.code != "openapi_not_refreshable":
+                raise
+            click.echo(f"executor: {exc.message}; listing the tools again from the stored "
+                       "spec", err=True)
+        else:
+            lines = [("The spec changed" if out.get("changed") else "The spec is unchanged")
+                     + f" ({out.get('toolCount')} tools)"]
+            lines += [f"{c['owner']}/{c['name']}: {c['toolCount']} tools"
+                      for c in out.get("connections") or []]
+            print_result(ctx, out, "\n".join(lines))
+            return
     conns = [c for c in api.get("/connections", integration=slug) or []
              if c.get("integration") == slug]
     results = []
     for c in conns:
         tools = api.post(f"/connections/{segment(c['owner'])}/{segment(slug)}/"
                          f"{segment(c['name'])}/refresh")
-        results.append({"connection": c["name"], "owner": c["owner"],
-                        "tools": len(tools) if isinstance(tools, list) else tools})
+        count = (len(tools) if isinstance(tools, list) else
+                 tools.get("toolCount") if isinstance(tools, dict) else None)
+        results.append({"connection": c["name"], "owner": c["owner"], "tools": count})
     lines = [f"{r['owner']}/{r['connection']}: {r['tools']} tools" for r in results]
     print_result(ctx, results, "\n".join(lines) or f"{slug} has no connections to refresh")

@@ -15,5 +15,6 @@ __all__ = ["McpListError", "McpPlugin", "build_integration", "create_plugin", "p
 
 
 def create_plugin() -> McpPlugin:
-    """What ``integrations/registry.py`` calls: the daemon's one MCP plugin (one pool)."""
-    return plugin()
+    """What ``integrations/registry.py`` calls: one plugin (one session pool) per registry,
+    so each daemon (or test app) owns and closes its own sessions."""
+    return McpPlugin()

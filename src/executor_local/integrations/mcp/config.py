@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,16 +160,19 @@ def with_query(url: str, query: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(pairs)))
 
 
+_KEY = os.urandom(16)  # per process: a pool key cannot be checked against a guessed secret
+
+
 def fingerprint(slug: str, config: dict[str, Any], credentials: Credentials) -> str:
     """A pool key for one integration as seen with one set of credentials.
 
-    A hash, so the secret values it covers are never held as a key or shown; a changed
+    A keyed hash, so the secret values it covers are never held as a key or shown; a changed
     config or a rotated secret gives a new key, hence a fresh session.
     """
-    digest = hashlib.sha256()
+    digest = hashlib.blake2b(key=_KEY, digest_size=16)
     digest.update(json.dumps([slug, config, credentials.method, sorted(credentials.values.items())],
                              sort_keys=True, default=str).encode())
-    return f"{slug}:{digest.hexdigest()[:24]}"
+    return f"{slug}:{digest.hexdigest()}"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -135,14 +135,14 @@ class McpPlugin:
             return fail(UPSTREAM_UNREACHABLE, f"{exc}; the next call restarts it",
                         retryable=True)
         except Exception as exc:
-            return self._call_failure(exc, key, name)
+            return self._call_failure(exc, key, integration.slug, name)
         wire = result.model_dump(by_alias=True, mode="json", exclude_none=True)
         out = mcp_tools.envelope(wire, name)
         if not out["ok"] and out["error"]["code"] == mcp_tools.TOOL_UNKNOWN:
-            self.pool.tool_unknown(key)
+            self.pool.tool_unknown(key, integration.slug)
         return out
 
-    def _call_failure(self, exc: Exception, key: str, name: str) -> Envelope:
+    def _call_failure(self, exc: Exception, key: str, slug: str, name: str) -> Envelope:
         from mcp.shared.exceptions import MCPError
 
         if isinstance(exc, MCPError):
@@ -151,7 +151,7 @@ class McpPlugin:
                             retryable=True)
             if exc.code in (-32602, -32601) and mcp_tools.is_unknown_tool_message(
                     exc.message or "", name):
-                self.pool.tool_unknown(key)
+                self.pool.tool_unknown(key, slug)
                 return mcp_tools.unknown_tool(name)
             return fail(UPSTREAM_ERROR, f"the MCP server refused the call: {exc.message}",
                         details={"code": exc.code}, retryable=False)

@@ -82,7 +82,6 @@ class _Entry:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
-    connections: set[str] = field(default_factory=set)
 
 
 class SessionPool:
@@ -95,6 +94,7 @@ class SessionPool:
         self._tools: dict[str, ToolCache] = {}
         self._backoff: dict[str, _Backoff] = {}
         self._listeners: list[Listener] = []
+        self._seen: dict[str, tuple[str, set[str]]] = {}  # key -> (slug, connections used)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -123,16 +123,21 @@ class SessionPool:
         """``listener(integration_slug, connection_or_None)``: its tools changed upstream."""
         self._listeners.append(listener)
 
-    def _changed(self, entry: _Entry) -> None:
-        cache = self._tools.get(entry.key)
-        if cache:
-            cache.stale = True
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _changed(self, key: str, slug: str) -> None:
+        """Mark ``key``'s list stale and tell the listeners, once per connection that used it
+        (or once with None when no call named one)."""
+        self.mark_stale(key)
+        connections = sorted(self._seen.get(key, (slug, set()))[1])
         for listener in list(self._listeners):
-            for connection in sorted(entry.connections) or [None]:
+            for connection in connections or [None]:
                 try:
-                    listener(entry.slug, connection)
+                    listener(slug, connection)
                 except Exception:
-                    log.exception("a tools-changed listener failed for %s", entry.slug)
+                    log.exception("a tools-changed listener failed for %s", slug)
 
     def mark_stale(self, key: str) -> None:
         cache = self._tools.get(key)
@@ -143,12 +148,23 @@ class SessionPool:
         cache = self._tools.get(key)
         return cache is None or cache.stale or self._clock() - cache.fetched_at >= self.tools_ttl
 
+    def due_for_refresh(self) -> list[tuple[str, str]]:
+        """``(slug, connection)`` of the lists in use that are older than the TTL or stale:
+        the catalog re-lists them (only lists a call has used, so an idle stdio server is not
+        started just to be listed)."""
+        out: list[tuple[str, str]] = []
+        for key, (slug, connections) in self._seen.items():
+            if key in self._tools and self.needs_refresh(key):
+                out.extend((slug, c) for c in sorted(connections))
+        return out
+
     def cached_tools(self, key: str) -> ToolCache | None:
         return self._tools.get(key)
 
     def stats(self) -> dict[str, Any]:
+        """Counts only: the keys hash the connections' secrets and stay inside the pool."""
         return {"sessions": sum(1 for e in self._entries.values() if not e.dead),
-                "keys": sorted(self._entries)}
+                "lists": len(self._tools)}
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -158,7 +174,7 @@ class SessionPool:
 
             if isinstance(message, types.ToolListChangedNotification):
                 log.info("%s: the server's tool list changed", entry.slug)
-                self._changed(entry)
+                self._changed(entry.key, entry.slug)
             elif isinstance(message, Exception):
                 log.debug("%s: transport error: %s", entry.slug, type(message).__name__)
 
@@ -196,6 +212,7 @@ class SessionPool:
 
     async def _session(self, key: str, slug: str, target: Target, log_name: str,
                        timeout: float) -> _Entry:
+        """A ready session for ``key``, reserved (``inflight`` counted): release it."""
         if self._closed:
             raise ConnectError("the MCP session pool is shut down", retryable=True)
         entry = self._entries.get(key)
@@ -214,17 +231,23 @@ class SessionPool:
                 self._entries[key] = entry
                 entry.task = asyncio.get_running_loop().create_task(
                     self._run_entry(entry), name=f"mcp-session-{slug}")
-        with anyio.move_on_after(timeout + 5.0) as waited:
-            await entry.ready.wait()
-        if waited.cancelled_caught:
-            entry.dead = True
-            entry.wake.set()
-            raise ConnectError(f"connecting to the MCP server took over {timeout:.0f} s")
-        if entry.opened is None or entry.dead:
-            error = entry.error
-            if isinstance(error, ConnectError):
-                raise error
-            raise ConnectError(f"the MCP session could not be opened: {error or 'it ended'}")
+        entry.inflight += 1  # reserved before it is ready, so it cannot be closed as idle
+        try:
+            with anyio.move_on_after(timeout + 5.0) as waited:
+                await entry.ready.wait()
+            if waited.cancelled_caught:
+                entry.dead = True
+                entry.wake.set()
+                raise ConnectError(f"connecting to the MCP server took over {timeout:.0f} s")
+            if entry.opened is None or entry.dead:
+                error = entry.error
+                if isinstance(error, ConnectError):
+                    raise error
+                raise ConnectError(f"the MCP session could not be opened: "
+                                   f"{error or 'it ended'}")
+        except BaseException:
+            entry.inflight -= 1
+            raise
         return entry
 
     async def use(self, key: str, slug: str, target: Target, log_name: str, timeout: float,
@@ -239,8 +262,7 @@ class SessionPool:
             for attempt in (1, 2):
                 entry = await self._session(key, slug, target, log_name, timeout)
                 if connection:
-                    entry.connections.add(connection)
-                entry.inflight += 1
+                    self._seen.setdefault(key, (slug, set()))[1].add(connection)
                 entry.last_used = self._clock()
                 try:
                     result = await work(entry.opened)  # type: ignore[arg-type]
@@ -304,12 +326,9 @@ class SessionPool:
         self._tools[key] = cache
         return cache, []
 
-    def tool_unknown(self, key: str) -> None:
+    def tool_unknown(self, key: str, slug: str) -> None:
         """An unknown-tool answer: the list drifted; mark it stale and tell the listeners."""
-        entry = self._entries.get(key)
-        self.mark_stale(key)
-        if entry is not None:
-            self._changed(entry)
+        self._changed(key, slug)
 
     async def close(self) -> None:
         """End every session (stdio servers are stopped); safe to call twice."""

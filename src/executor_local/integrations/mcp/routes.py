@@ -10,6 +10,10 @@ the catalog's connection; responses carry item ids at most.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
@@ -20,6 +24,7 @@ from executor_local.errors import InvalidInput, NotFound, UpstreamFailed
 from executor_local.server.http import body, reply, services, sync
 
 CONNECTION = "main"
+log = logging.getLogger("executor.mcp")
 
 
 def _plugin(request: Request) -> Any:
@@ -136,7 +141,81 @@ async def one(request: Request) -> JSONResponse:
                   "canRefresh": found.get("canRefresh", False), "config": config})
 
 
+REFRESH_EVERY_S = 60.0
+
+
+class _Refresher:
+    """Re-lists a connection in the catalog when its server's tools changed (list_changed,
+    an unknown-tool answer) or its list passed the TTL; one refresh per connection at a time."""
+
+    def __init__(self, catalog: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.catalog = catalog
+        self.loop = loop
+        self.running: set[tuple[str, str | None]] = set()
+
+    def changed(self, slug: str, connection: str | None) -> None:
+        """The pool's listener; may be called from any thread."""
+        self.loop.call_soon_threadsafe(self._start, slug, connection)
+
+    def _start(self, slug: str, connection: str | None) -> None:
+        if (slug, connection) not in self.running:
+            self.running.add((slug, connection))
+            self.loop.create_task(self.refresh(slug, connection))
+
+    async def refresh(self, slug: str, connection: str | None) -> None:
+        try:
+            for conn in await sync(self.catalog.connections, slug):
+                if connection is None or conn.get("name") == connection:
+                    await self.catalog.refresh_connection(conn["owner"], slug, conn["name"])
+                    log.info("re-listed the tools of %s.%s.%s", slug, conn["owner"],
+                             conn["name"])
+        except Exception as exc:  # the kept list stays; the next change or TTL tries again
+            log.warning("re-listing the tools of %s failed: %s", slug, exc)
+        finally:
+            self.running.discard((slug, connection))
+
+    async def every(self, pool: Any, period: float) -> None:
+        while True:
+            await asyncio.sleep(period)
+            for slug, connection in pool.due_for_refresh():
+                self._start(slug, connection)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """The MCP session pool's life: bound to the server's loop at startup (sessions opened
+    from worker threads run there too), the catalog re-listing connections whose tools
+    changed, and at shutdown every session ended and stdio server stopped. Importing the
+    plugin here is cheap: the SDK loads with the first session."""
+    svc = getattr(app.state, "services", None)
+    plugin = svc.registry.get("mcp") if svc is not None else None
+    ticker = None
+    if plugin is not None:
+        plugin.bind()
+        refresher = _Refresher(svc.catalog, asyncio.get_running_loop())
+        plugin.on_tools_changed(refresher.changed)
+        ticker = asyncio.get_running_loop().create_task(
+            refresher.every(plugin.pool, REFRESH_EVERY_S))
+    try:
+        yield
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        if plugin is not None:
+            plugin.pool.remove_listener(refresher.changed)
+            await plugin.close()
+
+
+def _register_lifespan() -> None:
+    """Enter :func:`lifespan` with the app (``server.app.LIFESPANS``, once)."""
+    from executor_local.server import app as server_app
+
+    if lifespan not in server_app.LIFESPANS:
+        server_app.LIFESPANS.append(lifespan)
+
+
 def routes() -> list[BaseRoute]:
+    _register_lifespan()
     return [Route("/api/mcp/probe", probe, methods=["POST"]),
             Route("/api/mcp/servers", add, methods=["POST"]),
             Route("/api/mcp/servers/{slug}", one, methods=["GET", "DELETE"])]

@@ -95,8 +95,11 @@ def _parameters(path_item: dict[str, Any], op: dict[str, Any], r: Resolver) -> l
             schema = first.get("schema") if isinstance(first, dict) else None
         if schema is not None:
             param["schema"] = schema
-        for key in ("style", "explode", "allowReserved", "description"):
-            if key in p and p[key] is not None:
+        # Only well-typed options: Executor decodes the stored binding strictly, and one bad
+        # value would make the whole tool unusable there.
+        for key, kind in (("style", str), ("explode", bool), ("allowReserved", bool),
+                          ("description", str)):
+            if isinstance(p.get(key), kind):
                 param[key] = p[key]
         out.append(param)
     return out

@@ -30,6 +30,7 @@ from executor_local.integrations.base import (
     fail,
     ok,
 )
+from executor_local.integrations.openapi.load import ssl_context
 from executor_local.integrations.openapi.request import Prepared, is_json, media
 
 CONNECTION_REJECTED = "connection_rejected"  # Executor's code for a 401/403
@@ -212,7 +213,8 @@ async def _exchange(httpx: Any, prep: Prepared, url: str, auth_headers: dict[str
     method, content, files = prep.method, prep.content, prep.files
     start_origin = origin(url)
     timeout = httpx.Timeout(limits.timeout_s, connect=min(10.0, limits.timeout_s))
-    async with httpx.AsyncClient(follow_redirects=False, timeout=timeout) as client:
+    client = httpx.AsyncClient(follow_redirects=False, timeout=timeout, verify=ssl_context())
+    async with client:
         for _hop in range(limits.max_redirects + 1):
             request = client.build_request(method, url, params=params or None, headers=headers,
                                            content=content, files=files)

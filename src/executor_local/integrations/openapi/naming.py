@@ -19,11 +19,16 @@ _VERSION = re.compile(r"^v\d+(?:[._-]\d+)?$", re.IGNORECASE)
 _IGNORED = {"api"}
 
 
+_LOWER_UPPER = re.compile(r"([a-z0-9])([A-Z])")
+_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z0-9]+)")
+_NON_ALNUM = re.compile(r"[^a-zA-Z0-9]+")
+_OP_SPLIT = re.compile(r"[/.]+")
+
+
 def split_words(value: str) -> list[str]:
-    value = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", value)
-    value = re.sub(r"([A-Z]+)([A-Z][a-z0-9]+)", r"\1 \2", value)
-    value = re.sub(r"[^a-zA-Z0-9]+", " ", value)
-    return [w for w in value.strip().split() if w]
+    value = _LOWER_UPPER.sub(r"\1 \2", value)
+    value = _ACRONYM.sub(r"\1 \2", value)
+    return _NON_ALNUM.sub(" ", value).split()
 
 
 def camel(value: str) -> str:
@@ -68,7 +73,7 @@ def path_group(path: str) -> str:
 
 
 def _leaf_seed(operation_id: str, group: str) -> str:
-    parts = [s.strip() for s in re.split(r"[/.]+", operation_id) if s.strip()]
+    parts = [s.strip() for s in _OP_SPLIT.split(operation_id) if s.strip()]
     if len(parts) > 1 and (_group_segment(parts[0]) or parts[0]) == group:
         return " ".join(parts[1:])
     return operation_id
@@ -95,7 +100,7 @@ def default_operation_id(method: str, path: str, operation_id: object) -> str:
     """The operationId, or ``<method>_<path words>`` when the spec has none."""
     if isinstance(operation_id, str) and operation_id:
         return operation_id
-    derived = re.sub(r"^_+|_+$", "", f"{method}_{re.sub(r'[^a-zA-Z0-9]+', '_', path)}")
+    derived = f"{method}_{_NON_ALNUM.sub('_', path)}".strip("_")
     return derived or f"{method}_operation"
 
 
@@ -140,25 +145,31 @@ class _Raw:
     leaf: str
     version: str | None
     method: str
-    digest: str
+    path: str
+    operation_id: str
     index: int
+
+    @property
+    def digest(self) -> str:  # only clashes that survive two rounds need it
+        return stable_hash(self.method, self.path, self.operation_id)
 
 
 def plan_tool_paths(inputs: Sequence[PathInput]) -> list[tuple[str, int]]:
     """``(tool name, index into inputs)`` for every operation, sorted by name."""
     staged: list[_Raw] = []
     for index, op in enumerate(inputs):
-        digest = stable_hash(op.method, op.path, op.operation_id)
         version = version_segment(op.path)
         if op.explicit:
             parts = [p for p in op.explicit.split(".") if p]
             group = parts[0] if parts else "root"
             leaf = ".".join(parts[1:]) or group
-            staged.append(_Raw(op.explicit, group, leaf, version, op.method, digest, index))
+            staged.append(_Raw(op.explicit, group, leaf, version, op.method, op.path,
+                               op.operation_id, index))
             continue
         group = _group_segment(op.tag0) or path_group(op.path)
         leaf = leaf_name(op.operation_id, op.method, op.path, group)
-        staged.append(_Raw(f"{group}.{leaf}", group, leaf, version, op.method, digest, index))
+        staged.append(_Raw(f"{group}.{leaf}", group, leaf, version, op.method, op.path,
+                           op.operation_id, index))
 
     def apply(factory: Callable[[_Raw], str]) -> None:
         buckets: dict[str, list[_Raw]] = {}

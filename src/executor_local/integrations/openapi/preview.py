@@ -157,8 +157,8 @@ async def refresh_integration(slug: str, description: str, config: dict[str, Any
     if not url:
         raise SpecError("openapi_not_refreshable", f"{slug!r} was added from spec text, not a "
                         "URL, so there is nothing to fetch again; add the new spec instead")
-    fresh = await build_integration(url, slug=slug, description=description,
-                                    timeout_s=timeout_s)
+    fresh = await build_integration(url, description=description, timeout_s=timeout_s)
+    fresh.slug = slug  # an existing (maybe migrated) slug is not re-validated
     keep = {k: v for k, v in config.items() if k not in ("specHash", "sourceUrl", "specUrl")}
     new_config = {"specHash": fresh.config["specHash"], "sourceUrl": url, **keep}
     if "authenticationTemplate" not in config and "authenticationTemplate" in fresh.config:

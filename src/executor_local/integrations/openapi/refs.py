@@ -29,6 +29,7 @@ class Resolver:
         self.doc = doc
         self.warnings: list[str] = []
         self._warned: set[str] = set()
+        self._pointers: dict[str, Any] = {}
 
     def warn(self, message: str) -> None:
         if message not in self._warned:
@@ -36,9 +37,14 @@ class Resolver:
             self.warnings.append(message)
 
     def pointer(self, ref: str) -> Any:
-        """The value at a local ``#/...`` pointer, or None."""
+        """The value at a local ``#/...`` pointer, or None (looked up once per pointer)."""
         if not isinstance(ref, str) or not ref.startswith("#"):
             return None
+        if ref not in self._pointers:
+            self._pointers[ref] = self._walk(ref)
+        return self._pointers[ref]
+
+    def _walk(self, ref: str) -> Any:
         if ref in ("#", "#/"):
             return self.doc
         node: Any = self.doc
