@@ -76,7 +76,7 @@ def test_search_then_call(pool: Pool, host: PetstoreHost) -> None:
         const missing = await tools.describe.tool({ path: "petstore.org.main.nope" });
         const conns = await tools.executor.coreTools.connections.list({});
         return { path: items[0].path, input: d.inputTypeScript, pet: r.data.name,
-                 missing: missing.error.code, conn: conns.data[0].address };
+                 missing: missing.error.code, conn: conns.data.connections[0].address };
     """)
     assert out["structured"]["result"] == {
         "path": "petstore.org.main.pets.showPetById", "input": "{ petId?: number }",
