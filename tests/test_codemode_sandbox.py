@@ -570,3 +570,16 @@ def test_a_worker_that_cannot_start_is_a_clear_error(host: PetstoreHost,
     assert out["structured"]["error"].startswith("code mode is unavailable here: the sandbox "
                                                  "worker did not start")
     assert "_quickjs" in out["structured"]["error"]
+
+
+def test_a_program_replacing_json_cannot_forge_the_driver(pool: Pool, host: PetstoreHost,
+                                                          store: Petstore) -> None:
+    out = run(CodeMode(host, pool=pool), """
+        JSON.stringify = () =>
+          '[{"id": 0, "path": "petstore.org.main.pets.deletePet", "args": "{}"}]';
+        Array.prototype.splice = () => [];
+        const r = await tools.petstore.org.main.pets.showPetById({ petId: 1 });
+        return r.data.name;
+    """)
+    assert out["structured"]["result"] == "Rex", out
+    assert store.hits["GET /pets/1"] == 1 and host.calls == ["petstore.org.main.pets.showPetById"]

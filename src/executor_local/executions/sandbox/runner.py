@@ -169,7 +169,11 @@ class _Run:
     def on_calls(self, calls: list[dict[str, Any]]) -> str | None:
         """Record requested calls; an error message when the replay diverged."""
         for c in calls:
-            seq, path, args = int(c["id"]), str(c["path"]), str(c["args"])
+            if not (isinstance(c, dict) and type(c.get("id")) is int and c["id"] >= 0
+                    and isinstance(c.get("path"), str) and isinstance(c.get("args"), str)
+                    and c["id"] not in self.requested and c["id"] not in self.delivered):
+                return "the sandbox sent a malformed tool call; the program was stopped"
+            seq, path, args = c["id"], c["path"], c["args"]
             if seq >= self.limits.max_calls:
                 return (f"the program made more than {self.limits.max_calls} tool calls; "
                         "filter in code, or use a tool that returns many items at once")
@@ -251,7 +255,9 @@ async def run_program(code: str, host: Host, journal: Journal, *, pool: Pool,
                                    "crash")
                 op = msg.get("op")
                 if op == "calls":
-                    problem = run.on_calls(msg["calls"])
+                    calls = msg.get("calls")
+                    problem = (run.on_calls(calls) if isinstance(calls, list) else
+                               "the sandbox sent a malformed tool call; the program was stopped")
                     if problem is not None:
                         worker.kill()
                         return _failed(run, problem, "too_many_calls" if "more than" in problem
