@@ -173,6 +173,7 @@ class PetstoreHost:
         return {"path": path, "name": name, "inputTypeScript": "{ petId?: number }",
                 "outputTypeScript": "unknown", "typeScriptDefinitions": ""}
 
-    async def connections(self) -> list[dict[str, Any]]:
+    async def connections(self, *, integration: str | None = None,
+                          owner: str | None = None) -> list[dict[str, Any]]:
         return [{"address": "tools.petstore.org.main", "integration": "petstore",
                  "owner": "org", "name": "main"}]

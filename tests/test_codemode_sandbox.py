@@ -76,7 +76,7 @@ def test_search_then_call(pool: Pool, host: PetstoreHost) -> None:
         const missing = await tools.describe.tool({ path: "petstore.org.main.nope" });
         const conns = await tools.executor.coreTools.connections.list({});
         return { path: items[0].path, input: d.inputTypeScript, pet: r.data.name,
-                 missing: missing.error.code, conn: conns.data[0].address };
+                 missing: missing.error.code, conn: conns.data.connections[0].address };
     """)
     assert out["structured"]["result"] == {
         "path": "petstore.org.main.pets.showPetById", "input": "{ petId?: number }",
@@ -495,3 +495,91 @@ def test_workers_end_when_the_daemon_dies(tmp_path: Path) -> None:
     assert not Path(f"/proc/{pid}").exists() or \
         Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"), \
         "the worker outlived the daemon"
+
+
+def test_two_approvals_in_one_program(pool: Pool, host: PetstoreHost, store: Petstore) -> None:
+    mode = CodeMode(host, pool=pool)
+    code = """
+        const a = await tools.petstore.org.main.pets.createPet({ body: { name: "One" } });
+        const list = await tools.petstore.org.main.pets.listPets({});
+        const b = await tools.petstore.org.main.pets.deletePet({ petId: 1 });
+        return { a: a.ok, n: list.data.length, b: b.ok ? "deleted" : b.error.code };
+    """
+    first = run(mode, code)
+    assert first["interaction"]["address"].endswith("createPet")
+    second = resume(mode, first["payload"], "accept")
+    assert second["status"] == "paused" and second["interaction"]["address"].endswith("deletePet")
+    done = resume(mode, second["payload"], "decline")
+    assert done["structured"]["result"] == {"a": True, "n": 4, "b": "declined"}
+    assert store.hits["POST /pets"] == 1 and store.hits["GET /pets"] == 1
+    assert store.hits["DELETE /pets/1"] == 0
+
+
+def test_replay_retraces_an_interleaving_that_depended_on_timing(pool: Pool,
+                                                                 store: Petstore) -> None:
+    """Results arrive in a timing-dependent order; the replay delivers them in the recorded
+    order, so the program's interleaving (and the calls it derives from it) repeat exactly."""
+    import random
+
+    class JitterHost(PetstoreHost):
+        async def call_tool(self, path: str, args: dict[str, Any], *, approved: bool) -> Any:
+            if path.endswith("deletePet") and not approved:
+                return await super().call_tool(path, args, approved=approved)
+            self.calls.append(path)
+            await asyncio.sleep(random.uniform(0, 0.03))
+            return {"ok": True, "data": args}
+
+    host = JitterHost(store)
+    mode = CodeMode(host, pool=pool)
+    code = """
+        const order: number[] = [];
+        await Promise.all(Array.from({ length: 8 }, (_, i) =>
+          tools.a.b.c.d({ i }).then(async (r: any) => {
+            order.push(r.data.i);
+            console.log("got " + r.data.i);
+            await tools.a.b.c.e({ after: r.data.i, at: order.length });
+          })));
+        const d = await tools.petstore.org.main.pets.deletePet({ petId: 2 });
+        return { order, declined: !d.ok };
+    """
+    paused = run(mode, code)
+    assert paused["status"] == "paused"
+    upstream_before = len(host.calls)
+    done = resume(mode, paused["payload"], "decline")
+    assert done["status"] == "completed", done
+    journal = json.loads(paused["payload"]["journal"])
+    firsts = [json.loads(journal["calls"][str(s)]["args"]).get("i") for s in journal["order"]]
+    recorded = [i for i in firsts if i is not None]
+    assert done["structured"]["result"]["order"] == recorded
+    assert done["structured"]["logs"] == [f"got {i}" for i in recorded]
+    assert len(host.calls) == upstream_before  # all 16 calls came from the journal
+
+
+def test_a_worker_that_cannot_start_is_a_clear_error(host: PetstoreHost,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from executor_local.executions.sandbox import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "_BOOT", "import sys\n"
+                        "sys.exit(\"ModuleNotFoundError: No module named '_quickjs'\")")
+    broken = Pool(idle=0)
+    try:
+        out = run(CodeMode(host, pool=broken), "return 1")
+    finally:
+        broken.close()
+    assert out["isError"] is True
+    assert out["structured"]["error"].startswith("code mode is unavailable here: the sandbox "
+                                                 "worker did not start")
+    assert "_quickjs" in out["structured"]["error"]
+
+
+def test_a_program_replacing_json_cannot_forge_the_driver(pool: Pool, host: PetstoreHost,
+                                                          store: Petstore) -> None:
+    out = run(CodeMode(host, pool=pool), """
+        JSON.stringify = () =>
+          '[{"id": 0, "path": "petstore.org.main.pets.deletePet", "args": "{}"}]';
+        Array.prototype.splice = () => [];
+        const r = await tools.petstore.org.main.pets.showPetById({ petId: 1 });
+        return r.data.name;
+    """)
+    assert out["structured"]["result"] == "Rex", out
+    assert store.hits["GET /pets/1"] == 1 and host.calls == ["petstore.org.main.pets.showPetById"]

@@ -93,12 +93,13 @@ def _register_catalog() -> None:
     from executor_local.cli import (
         call_cmd,
         connections_cmd,
+        execute_cmd,
         integrations_cmd,
         policies_cmd,
         tools_cmd,
     )
 
-    for command in (call_cmd.call, call_cmd.resume, tools_cmd.tools,
+    for command in (call_cmd.call, call_cmd.resume, execute_cmd.execute, tools_cmd.tools,
                     integrations_cmd.integrations, connections_cmd.connections,
                     policies_cmd.policies):
         cli.add_command(command)
