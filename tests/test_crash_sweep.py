@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import dbcheck
 from migration_env import assert_complete_v2, assert_invariant, seed_v1
 from proc import pythonpath_env, wait_for
 
@@ -31,6 +32,7 @@ POINTS = {
     "canonical-moved-base": "v2",
     "canonical-moved": "v2",
     "staging-consumed": "v2",
+    "auth-installed": "v2",
     "committed": "v2",
 }
 
@@ -65,6 +67,14 @@ def test_kill_at_point_then_next_launch_recovers(point: str, tmp_path: Path,
         if child.poll() is None:
             child.kill()
         child.communicate()
+
+    # Issue 10 C: at no instant is data.db v1 beside an auth.json already in the v2 form, so a
+    # person who goes back to Executor v1 right now still reads every secret.
+    v2_now = seed.db.exists() and dbcheck.is_stamped_v2(seed.db)
+    if not v2_now:
+        assert seed.auth_path.read_bytes() == seed.auth_bytes, f"v2 auth.json beside v1 at {point}"
+    elif point in ("auth-installed", "committed"):
+        assert seed.auth_path.read_bytes() != seed.auth_bytes
 
     # the next launch, without the pause
     next_env = {k: v for k, v in child_env.items() if not k.startswith("EXECUTOR_MIGRATION_")}

@@ -20,6 +20,7 @@ from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal, JournalUnreadable
 from executor_local.migrate.layout import Layout
+from executor_local.migrate.sqlite_files import SourceChanged
 
 log = logging.getLogger("executor.migrate")
 
@@ -52,7 +53,13 @@ def recover(layout: Layout) -> str | None:
     if journal.phase == "building":
         roll_back(layout.journal, journal)
         return f"rolled back an unfinished {journal.kind} ({journal.nonce})"
-    complete_flip(layout.journal, journal)
+    try:
+        complete_flip(layout.journal, journal)
+    except SourceChanged as exc:
+        # Another program wrote to the v1 data after its snapshot: that migration is void.
+        roll_back(layout.journal, journal)
+        return (f"rolled back an unfinished {journal.kind} ({journal.nonce}): {exc.message}; "
+                "it starts over")
     return f"completed an interrupted {journal.kind} ({journal.nonce})"
 
 
