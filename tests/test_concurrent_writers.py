@@ -29,7 +29,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 # rows, or (n < 0) once the stop file exists; then it waits for stdin to close.
 WRITER = r"""
 import sqlite3, sys, os, time
-db, prefix, n, persistent, stop = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
+db, prefix, n, stop = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[5]
+persistent = sys.argv[4] == "1"
 conn, i = None, 0
 while (i < n) if n >= 0 else not os.path.exists(stop):
     key = f"{prefix}-{i}"
@@ -120,7 +121,7 @@ def test_persistent_writer_after_staging_appears_is_refused_with_nothing_lost(
     try:
         writer.wait_done()  # 20 commits into v1 while the v2 is built; connection kept open
         Path(f"{marker}.go").touch()
-        out, err = child.communicate(timeout=120)
+        _, err = child.communicate(timeout=120)
         assert child.returncode == 4, err
         assert f"pid {writer.proc.pid}" in err and "open in another program" in err
     finally:
@@ -145,10 +146,9 @@ def test_open_per_write_writer_after_the_snapshot_makes_the_migration_start_over
     writer.wait_done()
     committed = writer.quit()  # gone before the flip: nobody holds data.db any more
     assert len(committed) == 15
-    Path(f"{marker}.go").unlink(missing_ok=True)
     # the held migration goes on; its restart holds at the same point again: let both go
     Path(f"{marker}.go").touch()
-    out, err = child.communicate(timeout=120)
+    _, err = child.communicate(timeout=120)
     assert child.returncode == 0, err
     assert "starting over from a new snapshot" in err
     assert dbcheck.is_stamped_v2(seed.db)

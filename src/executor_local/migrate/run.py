@@ -199,7 +199,7 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
         for sidecar in fs.sqlite_set(staging)[1:]:
             fs.remove(sidecar)
         fs.fsync_dir(layout.data_dir)
-        if journal.auth_next:
+        if journal.auth_next and Path(journal.auth_next).exists():
             fs.fsync_dir(Path(journal.auth_next).parent)
         journal.phase = "built"
         journal_io.write(layout.journal, journal)
