@@ -8,6 +8,7 @@ import signal
 import socket
 from typing import Any
 
+from executor_local.daemon.limits import BACKLOG, guarded_protocol, max_connections
 from executor_local.errors import ExecutorError, PortInUse
 
 log = logging.getLogger("executor.daemon")
@@ -25,7 +26,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         else:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(128)
+        sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
         if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or (
@@ -67,9 +68,13 @@ def run_server(app: Any, sock: socket.socket, stops: StopSignals) -> None:
         return
     import uvicorn
 
+    cap = max_connections()
+    log.info("serving at most %d connections at once", cap)
     config = uvicorn.Config(
         app,
-        http="h11",
+        http=guarded_protocol(cap),
+        limit_concurrency=cap,
+        backlog=BACKLOG,
         ws="none",
         loop="asyncio",
         lifespan="off",
