@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from executor_local.cli.app import Context, pass_context
+from executor_local.cli.app import Context, json_option, pass_context
 
 
 def _owned_layout(ctx: Context):  # type: ignore[no-untyped-def]
@@ -19,11 +19,10 @@ def _owned_layout(ctx: Context):  # type: ignore[no-untyped-def]
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Only plan: counts and warnings; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_context
-def migrate(ctx: Context, dry_run: bool, as_json: bool) -> None:
+def migrate(ctx: Context, dry_run: bool) -> None:
     """Migrate Executor v1 data to v2 now (the daemon also does it at start)."""
-    ctx.as_json = ctx.as_json or as_json
     if dry_run:
         from executor_local.migrate.layout import Layout
         from executor_local.migrate.run import dry_run as plan_only
@@ -68,14 +67,13 @@ def backups() -> None:
 
 
 @backups.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_context
-def list_(ctx: Context, as_json: bool) -> None:
+def list_(ctx: Context) -> None:
     """List the backups in the data dir, oldest first."""
     from executor_local.migrate.backups import list_backups
     from executor_local.migrate.layout import Layout
 
-    ctx.as_json = ctx.as_json or as_json
     found = list_backups(Layout(ctx.locate().path))
     rows = [b.to_json() for b in found]
     text = "\n".join(f"{r['name']}  {r['kind']:<14}  {r['created']}  {r['size']} bytes"
@@ -85,12 +83,15 @@ def list_(ctx: Context, as_json: bool) -> None:
 
 @backups.command("restore")
 @click.argument("name")
+@json_option
 @pass_context
 def restore(ctx: Context, name: str) -> None:
     """Put backup NAME in place of data.db; the current data is kept as a backup too."""
-    from executor_local.migrate.backups import restore_backup
+    from executor_local.migrate.backups import find_backup, restore_backup
+    from executor_local.migrate.layout import Layout
     from executor_local.migrate.recover import recover
 
+    find_backup(Layout(ctx.locate().path), name)  # an unknown name is refused before any write
     layout, ownership = _owned_layout(ctx)
     with ownership:
         recover(layout)

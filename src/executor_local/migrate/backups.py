@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from executor_local import fs
-from executor_local.errors import ExecutorError
+from executor_local.errors import BadArgument
 from executor_local.migrate import auth_file
 from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
@@ -51,6 +51,17 @@ def list_backups(layout: Layout) -> list[Backup]:
     return found
 
 
+def find_backup(layout: Layout, name: str) -> Backup:
+    """The backup called ``name`` (its file name, or its full path); a usage error if none."""
+    found = list_backups(layout)
+    chosen = next((b for b in found if name in (b.name, str(b.path))), None)
+    if chosen is None:
+        names = ", ".join(b.name for b in found) or "none"
+        raise BadArgument(f"no backup named {name!r} in {layout.data_dir} (backups: {names})",
+                          path=layout.data_dir, hint="List them with 'executor backups list'.")
+    return chosen
+
+
 def restore_backup(layout: Layout, name: str, auth_path: Path | None = None) -> Path:
     """Put backup ``name`` in place of data.db; returns where the current set was kept.
 
@@ -60,11 +71,7 @@ def restore_backup(layout: Layout, name: str, auth_path: Path | None = None) -> 
     secrets go after the database: if a crash falls between, the next migration still
     resolves every value under its new item id.
     """
-    chosen = next((b for b in list_backups(layout) if b.name == name), None)
-    if chosen is None:
-        names = ", ".join(b.name for b in list_backups(layout)) or "none"
-        raise ExecutorError(f"no backup named {name!r} in {layout.data_dir} (backups: {names})",
-                            path=layout.data_dir, hint="List them with 'executor backups list'.")
+    chosen = find_backup(layout, name)
     nonce, ms = new_nonce(), int(time.time() * 1000)
     journal = Journal(kind="restore", nonce=nonce, created_ms=ms, source=str(layout.db),
                       snapshot=None, staging=str(layout.staging(nonce)),
