@@ -162,9 +162,11 @@ def _options(ctx: Context, port: int, hostname: str, allowed_hosts: tuple[str, .
 def _run_foreground(opts: DaemonOptions) -> int:
     from executor_local.boot.own import AlreadyRunning
     from executor_local.boot.sequence import boot_daemon
+    from executor_local.cli.touched import say_what_a_refusal_created
 
     try:
-        return boot_daemon(opts)
+        with say_what_a_refusal_created(opts.data_dir.path):
+            return boot_daemon(opts)
     except AlreadyRunning as attached:
         m = attached.manifest
         log.info("attached: the daemon is already running at %s (pid %d)", m.origin, m.pid)

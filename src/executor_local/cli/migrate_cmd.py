@@ -31,13 +31,15 @@ def migrate(ctx: Context, dry_run: bool) -> None:
         result = plan_only(Layout(ctx.locate().path))
         ctx.emit(result, _describe_dry_run(result))
         return
+    from executor_local.cli.touched import say_what_a_refusal_created
     from executor_local.migrate.recover import recover
     from executor_local.migrate.run import migrate_if_needed
 
-    layout, ownership = _owned_layout(ctx)
-    with ownership:
-        recovered = recover(layout)
-        result = migrate_if_needed(layout)
+    with say_what_a_refusal_created(ctx.locate().path):
+        layout, ownership = _owned_layout(ctx)
+        with ownership:
+            recovered = recover(layout)
+            result = migrate_if_needed(layout)
     payload = {"status": result.status, "recovered": recovered,
                "backup": str(result.backup) if result.backup else None,
                "report": result.report, "warnings": result.warnings}
@@ -87,14 +89,16 @@ def list_(ctx: Context) -> None:
 @pass_context
 def restore(ctx: Context, name: str) -> None:
     """Put backup NAME in place of data.db; the current data is kept as a backup too."""
+    from executor_local.cli.touched import say_what_a_refusal_created
     from executor_local.migrate.backups import find_backup, restore_backup
     from executor_local.migrate.layout import Layout
     from executor_local.migrate.recover import recover
 
     find_backup(Layout(ctx.locate().path), name)  # an unknown name is refused before any write
-    layout, ownership = _owned_layout(ctx)
-    with ownership:
-        recover(layout)
-        kept = restore_backup(layout, name)
+    with say_what_a_refusal_created(ctx.locate().path):
+        layout, ownership = _owned_layout(ctx)
+        with ownership:
+            recover(layout)
+            kept = restore_backup(layout, name)
     ctx.emit({"restored": name, "previous": str(kept)},
              f"restored {name}; the data it replaced is kept at {kept.name}")

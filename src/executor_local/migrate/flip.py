@@ -55,6 +55,9 @@ def complete_flip(journal_path: Path, journal: Journal) -> None:
             move_set_members_one(member_src, member_dst)
             pause(f"canonical-moved{member_src.name[len(canonical.name):] or '-base'}")
         pause("canonical-moved")
+        for _src, kept in members:  # the backup is private like every other file (v1: 0644)
+            if kept.exists():
+                fs.chmod_private(kept)
         _check_moved_set(journal_path, journal, members)
         refuse_stray_sidecars(canonical)
         fs.replace(staging, canonical)

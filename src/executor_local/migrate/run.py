@@ -30,7 +30,7 @@ from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal
 from executor_local.migrate.keychain import copy_keychain_items
 from executor_local.migrate.layout import Layout, new_nonce
-from executor_local.migrate.preflight import check_data_files, holds_data
+from executor_local.migrate.preflight import check_auth_file, check_data_files, holds_data
 from executor_local.migrate.progress import Progress
 from executor_local.migrate.recover import roll_back
 from executor_local.migrate.sqlite_files import (
@@ -149,6 +149,7 @@ def migrate_if_needed(layout: Layout, auth_path: Path | None = None) -> Migratio
         return MigrationResult("fresh" if kind == "empty" else "v2")
     check_free_space(layout)
     auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
+    check_auth_file(auth)
     with Progress("migrating v1 data to v2") as progress:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -323,10 +324,12 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
     from executor_local.migrate.secrets_v1 import read_auth_file
     from executor_local.migrate.v1_forms import bring_to_v1_final
 
-    auth = auth_path or auth_file.default_auth_path()
+    auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
     in_flight = layout.journal.exists()
     if not layout.db.exists():
         return {"status": "fresh", "journal": in_flight}
+    check_data_files(layout, writes=False)
+    check_auth_file(auth)
     with tempfile.TemporaryDirectory(prefix="executor-dry-run-") as tmp:
         copy = Path(tmp) / "data.db"
         for src, dst in zip(fs.sqlite_set(layout.db), fs.sqlite_set(copy), strict=True):
