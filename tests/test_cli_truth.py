@@ -135,3 +135,58 @@ def test_one_readme_table_lists_every_variable() -> None:
         read |= set(re.findall(r"\b(EXECUTOR_[A-Z][A-Z_]*[A-Z])\b", path.read_text()))
     read = {n for n in read if not n.startswith(INTERNAL)}
     assert read <= names, read - names
+
+
+def test_port_held_by_another_executor_names_it(pyz: Path, env: dict[str, str],
+                                                 tmp_path: Path) -> None:
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    with Daemon(pyz, ["--data-dir", str(first_dir), "daemon", "run", "--foreground",
+                      "--port", "0"], env) as first:
+        port = first.wait_ready()
+        second = subprocess.run(
+            [sys.executable, str(pyz), "--data-dir", str(second_dir), "daemon", "run",
+             "--foreground", "--port", str(port)], env=env, capture_output=True, text=True,
+            timeout=60, stdin=subprocess.DEVNULL)
+        assert second.returncode == 9, second.stderr
+        assert "address already in use" in second.stderr  # the desktop-shell contract
+        if sys.platform.startswith("linux"):
+            assert f"another executor, pid {first.proc.pid}" in second.stderr
+            assert f"data dir {first_dir}" in second.stderr
+        assert first.terminate() == 0
+
+
+def test_background_start_that_migrated_says_so(pyz: Path, env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    from daemon_util import kill_daemons
+    from migration_env import seed_v1
+
+    seed = seed_v1(tmp_path)
+    run_env = {**env, "EXECUTOR_AUTH_FILE": str(seed.auth_path)}
+    try:
+        done = subprocess.run(
+            [sys.executable, str(pyz), "--data-dir", str(seed.data_dir), "daemon", "run",
+             "--port", "0"], env=run_env, capture_output=True, text=True, timeout=120,
+            stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stderr
+        assert "migrated local Executor data to v2; the v1 data is kept at" in done.stderr
+        assert "data.db.v1-v2-" in done.stderr
+    finally:
+        subprocess.run([sys.executable, str(pyz), "--data-dir", str(seed.data_dir), "daemon",
+                        "stop"], env=run_env, capture_output=True, timeout=60)
+        kill_daemons(seed.data_dir)
+
+
+def test_an_unresolved_file_secret_names_where_it_looked(env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    from migration_env import seed_v1
+
+    seed = seed_v1(tmp_path)
+    seed.auth_path.write_text("{}")  # the v1 secrets are not where this run looks
+    done = cli(["--data-dir", str(seed.data_dir), "migrate", "--dry-run", "--json"], env,
+               EXECUTOR_AUTH_FILE=str(seed.auth_path))
+    warnings = [w for w in json.loads(done.stdout)["plan"]["warnings"]
+                if w.startswith("Could not resolve local secret")]
+    assert warnings
+    for w in warnings:
+        assert f"Looked in {seed.auth_path} (from $EXECUTOR_AUTH_FILE)" in w
+        assert "set EXECUTOR_AUTH_FILE" in w

@@ -194,7 +194,11 @@ def _start_background(ctx: Context, opts: DaemonOptions, allow_remote: bool,
 def _report(ctx: Context, started: Started) -> None:
     m = started.manifest
     payload = {"state": "attached" if started.attached else "started", "pid": m.pid,
-               "origin": m.origin, "port": m.port, "log": str(started.log_path)}
+               "origin": m.origin, "port": m.port, "log": str(started.log_path),
+               "notes": list(started.notes)}
+    if not ctx.as_json:
+        for note in started.notes:  # e.g. "migrated local Executor data to v2; ..."
+            click.echo(f"executor: {note}", err=True)
     if started.attached:
         text = f"Daemon already running at {m.origin}"
     else:

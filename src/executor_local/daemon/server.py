@@ -32,8 +32,12 @@ def bind_socket(host: str, port: int) -> socket.socket:
         if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or (
             getattr(exc, "winerror", None) == 10048
         ):
+            from executor_local.daemon.procinfo import describe_port_holders
+
+            who = describe_port_holders(port) if port else None
             raise PortInUse(
-                f"cannot listen on {host}:{port}: address already in use", cause=exc
+                f"cannot listen on {host}:{port}: address already in use"
+                + (f" by {who}" if who else ""), cause=exc
             ) from exc
         raise ExecutorError(f"cannot listen on {host}:{port}", cause=exc) from exc
     sock.set_inheritable(False)

@@ -24,6 +24,23 @@ def default_auth_path() -> Path:
     return platform_data_dir() / "auth.json"
 
 
+def explain_unresolved(warnings: list[str], auth_path: Path | None) -> list[str]:
+    """Say, in each "could not resolve a file secret" warning, where it was looked for and which
+    variables move that place (the planner knows the values, not the file)."""
+    if auth_path is None:
+        return warnings
+    if os.environ.get(AUTH_FILE_ENV):
+        where = f"{auth_path} (from ${AUTH_FILE_ENV})"
+    else:
+        where = (f"{auth_path} (the default; ${AUTH_FILE_ENV} names another file, and on "
+                 "Linux $XDG_DATA_HOME moves the default)")
+    state = "it does not exist" if not auth_path.exists() else "it has no entry for it"
+    note = (f" Looked in {where}: {state}. If v1 kept its secrets elsewhere, set "
+            f"{AUTH_FILE_ENV} to that auth.json, restore the v1 backup ('executor backups "
+            "restore NAME') and migrate again.")
+    return [w + note if w.startswith("Could not resolve local secret") else w for w in warnings]
+
+
 def backup_path(auth_path: Path, ms: int, nonce: str) -> Path:
     return auth_path.with_name(f"{auth_path.name}.v1-v2-{ms}-{nonce}")
 

@@ -233,6 +233,7 @@ def _build_staging(journal: Journal) -> Any:
         auth = read_auth_file(auth_path) if auth_path else None
         plan = plan_migration(src, auth, now_ms=journal.created_ms)
         plan.warnings[:0] = warnings
+        plan.warnings[:] = auth_file.explain_unresolved(plan.warnings, auth_path)
         fs.create_private_file(staging)
         with opened(staging) as dst:
             for pragma in BUILD_PRAGMAS:
@@ -349,6 +350,7 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
                 raise corrupt_error(layout.db, exc) from exc
             raise
         report = plan.to_json()
-        report["warnings"] = warnings + list(report.get("warnings", []))
+        report["warnings"] = auth_file.explain_unresolved(
+            warnings + list(report.get("warnings", [])), auth)
         return {"status": "v1", "journal": in_flight, "plan": report}
 
