@@ -102,3 +102,37 @@ def _restore_auth(chosen: Backup, auth_path: Path, ms: int, nonce: str) -> None:
         current = auth_path.with_name(f"{auth_path.name}.before-restore-{ms}-{nonce}")
         fs.copy_file(auth_path, current)
     fs.write_atomic(auth_path, kept.read_bytes())
+
+
+@dataclass(frozen=True)
+class PrunePlan:
+    remove: list[Backup]
+    keep: list[Backup]
+    kept_last_v1: Backup | None  # the only v1-v2 backup, kept although it matched (no --force)
+
+
+def plan_prune(found: list[Backup], *, keep: int | None, before_ms: int | None,
+               force: bool = False) -> PrunePlan:
+    """Which backups go: beyond the ``keep`` newest and (when given) created before
+    ``before_ms``; never the last v1-v2 backup (the only copy of the v1 data) unless ``force``."""
+    newest_first = sorted(found, key=lambda b: b.created_ms, reverse=True)
+    remove = []
+    for rank, backup in enumerate(newest_first):
+        if keep is not None and rank < keep:
+            continue
+        if before_ms is not None and backup.created_ms >= before_ms:
+            continue
+        remove.append(backup)
+    kept_last = None
+    v1 = [b for b in newest_first if b.kind == "v1-v2"]
+    if v1 and not force and all(b in remove for b in v1):
+        kept_last = v1[0]
+        remove.remove(kept_last)
+    keep_list = [b for b in newest_first if b not in remove]
+    return PrunePlan(sorted(remove, key=lambda b: b.created_ms), keep_list, kept_last)
+
+
+def remove_backup(backup: Backup) -> None:
+    """Remove one backup's whole file set (sidecars first, then the base)."""
+    fs.remove(backup.path.with_name(backup.path.name + "-journal"))
+    fs.remove_sqlite_set(backup.path)
