@@ -68,20 +68,32 @@ def restore_backup(layout: Layout, name: str, auth_path: Path | None = None) -> 
     Restoring the v1 data of a migration also puts back the auth.json the same migration kept
     (``auth.json.v1-v2-<ms>-<nonce>``, same suffix), so an older Executor finds its secrets
     again; the current auth.json is kept as ``auth.json.before-restore-<ms>-<nonce>``. The
-    secrets go after the database: if a crash falls between, the next migration still
-    resolves every value under its new item id.
+    v1 auth.json is staged and journaled with the restore, and goes in place just before the v1
+    data.db does (``flip``), so no instant has a v1 data.db beside a v2 auth.json (an older
+    Executor could not read its secrets); a crash in between leaves a v2 data.db beside the v1
+    auth.json, which the next launch rolls forward.
     """
     chosen = find_backup(layout, name)
     nonce, ms = new_nonce(), int(time.time() * 1000)
     journal = Journal(kind="restore", nonce=nonce, created_ms=ms, source=str(layout.db),
                       snapshot=None, staging=str(layout.staging(nonce)),
                       backup=str(layout.backup("before-restore", ms, nonce)))
+    auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
+    kept = auth.with_name(f"{auth.name}.{chosen.name[len('data.db.'):]}")
+    if chosen.kind == "v1-v2" and kept.exists():
+        journal.auth_path, journal.auth_existed = str(auth), auth.exists()
+        journal.auth_next = str(auth_file.next_path(auth, ms, nonce))
+        journal.auth_backup = str(auth.with_name(f"{auth.name}.before-restore-{ms}-{nonce}"))
     journal_io.write(layout.journal, journal)
     try:
         # Through SQLite, so a backup with a WAL of its own lands as one checkpointed file.
         snapshot(chosen.path, Path(journal.staging))
         for sidecar in fs.sqlite_set(Path(journal.staging))[1:]:
             fs.remove(sidecar)
+        if journal.auth_next:
+            if auth.exists():  # the current one is kept, as the data it replaces is
+                fs.copy_file(auth, journal.auth_backup or "")
+            fs.copy_file(kept, journal.auth_next)
         journal.phase = "built"
         journal_io.write(layout.journal, journal)
         pause("restore-built")
@@ -89,19 +101,7 @@ def restore_backup(layout: Layout, name: str, auth_path: Path | None = None) -> 
         roll_back(layout.journal, journal)
         raise
     complete_flip(layout.journal, journal)
-    if chosen.kind == "v1-v2":
-        _restore_auth(chosen, auth_path or auth_file.default_auth_path(), ms, nonce)
     return Path(journal.backup)
-
-
-def _restore_auth(chosen: Backup, auth_path: Path, ms: int, nonce: str) -> None:
-    kept = auth_path.with_name(f"{auth_path.name}.{chosen.name[len('data.db.'):]}")
-    if not kept.exists():
-        return
-    if auth_path.exists():
-        current = auth_path.with_name(f"{auth_path.name}.before-restore-{ms}-{nonce}")
-        fs.copy_file(auth_path, current)
-    fs.write_atomic(auth_path, kept.read_bytes())
 
 
 @dataclass(frozen=True)

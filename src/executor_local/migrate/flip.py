@@ -47,6 +47,9 @@ def complete_flip(journal_path: Path, journal: Journal) -> None:
             pause("canonical-flushed")
             journal.phase = "canonical-moved"
             journal_io.write(journal_path, journal)
+        if journal.kind == "restore" and auth_file.install_next(journal):
+            # Back to v1: its auth.json goes first, so a v1 data.db never meets a v2 one.
+            pause("auth-installed")
         leak_cursor(canonical)
         # A rollback-mode v1 may keep a (non-hot) -journal: it belongs with its base too.
         members = [*zip(fs.sqlite_set(canonical), fs.sqlite_set(backup), strict=True),
