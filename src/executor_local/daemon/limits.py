@@ -103,4 +103,9 @@ def route_library_logs(handlers: list[logging.Handler]) -> None:
         lib.propagate = False
         if lib.level == logging.NOTSET:
             lib.setLevel(logging.WARNING)
+    # Any other library's warnings too (the root logger), instead of logging.lastResort.
+    root = logging.getLogger()
+    root.handlers = list(handlers)
+    if root.level == logging.NOTSET or root.level < logging.WARNING:
+        root.setLevel(logging.WARNING)
     logging.raiseExceptions = False  # a failing handler must not print tracebacks to stderr
