@@ -12,6 +12,7 @@ a connection beyond ``max_connections()`` at once, closes a connection that sent
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -60,9 +61,14 @@ def guarded_protocol(cap: int) -> type:
     return GuardedH11Protocol
 
 
+_NUMBERS = re.compile(r"0x[0-9a-fA-F]+|\d+")
+
+
 class RepeatFilter(logging.Filter):
     """Let through at most ``burst`` records of one message per ``window_s``; then one line
-    saying how many were dropped. Keyed by logger, level and message template."""
+    saying how many were dropped. Keyed by logger, level and the message with its numbers and
+    addresses blanked (asyncio's messages name a different handle or descriptor every time;
+    the boot steps share one template but are different messages)."""
 
     def __init__(self, burst: int = 5, window_s: float = 60.0,
                  clock: Any = time.monotonic) -> None:
@@ -71,7 +77,11 @@ class RepeatFilter(logging.Filter):
         self._seen: dict[tuple[str, int, str], list[float]] = {}  # key -> [start, count]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, record.levelno, str(record.msg))
+        try:
+            text = record.getMessage()
+        except Exception:  # a record whose args do not fit its format: key on the template
+            text = str(record.msg)
+        key = (record.name, record.levelno, _NUMBERS.sub("#", text)[:200])
         now = self.clock()
         entry = self._seen.get(key)
         if entry is None or now - entry[0] >= self.window_s:
