@@ -345,3 +345,25 @@ def test_migrated_openapi_tool_is_callable(cat_env: dict[str, str], tmp_path: Pa
         assert paused["status"] == "paused"
     for text in api.seen:
         assert "todo_tok_abc" not in text
+
+
+def test_an_integration_without_auth_gets_the_main_connection(
+        petstore: PetstoreServer, cat_env: dict[str, str], data_dir: Path) -> None:
+    import json
+
+    spec = {"openapi": "3.1.0", "info": {"title": "Echo", "version": "1"},
+            "servers": [{"url": petstore.url}],
+            "paths": {"/echo": {"get": {"operationId": "echoBack", "tags": ["echo"],
+                                        "responses": {"200": {"description": "ok"}}}}}}
+    daemon, api = start(data_dir, cat_env)
+    with daemon:
+        out = api.post("/api/openapi/specs", {"spec": {"kind": "blob",
+                                                       "value": json.dumps(spec)},
+                                              "slug": "echo"})
+        assert out["toolCount"] == 1 and out["integration"]["connection"] == "echo.org.main"
+        (conn,) = api.get("/api/connections?integration=echo")
+        assert (conn["name"], conn["template"]) == ("main", "none")
+        (tool,) = api.get("/api/tools?integration=echo")
+        assert tool["address"] == "tools.echo.org.main.echo.echoBack"
+        out = api.post("/api/executions", {"tool": tool["address"], "args": {}})
+        assert out["result"]["ok"] is True and out["result"]["data"]["path"] == "/echo"
