@@ -170,15 +170,17 @@ def test_catalog_end_to_end(petstore: PetstoreServer, cat_env: dict[str, str], d
         assert "/api/tools/schema" in spec["paths"] and "/api/executions" in spec["paths"]
         status, page = api.call("GET", "/api/docs")
         assert status == 200 and "/api/connections" in page
-        # refresh re-lists; remove takes the tools away
+        # the secret is in the file provider only (0600), until its connection goes
+        secret = petstore.api_key
+        auth_file = Path(cat_env["EXECUTOR_AUTH_FILE"])
+        assert secret in auth_file.read_text() and (auth_file.stat().st_mode & 0o777) == 0o600
+        # refresh re-lists; remove takes the tools, the connection and its minted secret away
         assert api.post("/api/connections/org/pets/main/refresh", {})["toolCount"] == len(tools)
         assert api.call("DELETE", "/api/integrations/pets")[0] == 200
+        assert secret not in auth_file.read_text()
+        assert api.get("/api/providers/file/items") == []
         assert api.get("/api/tools") == [] and api.get("/api/search?query=pet")["total"] == 0
         assert daemon.terminate() == 0
-    # the secret is in the file provider only
-    secret = petstore.api_key
-    auth_file = Path(cat_env["EXECUTOR_AUTH_FILE"])
-    assert secret in auth_file.read_text() and (auth_file.stat().st_mode & 0o777) == 0o600
     logs = "".join(p.read_text(errors="replace") for p in (data_dir / "logs").rglob("*")
                    if p.is_file())
     db_bytes = b"".join(p.read_bytes() for p in data_dir.glob("data.db*"))
@@ -320,6 +322,8 @@ def test_connection_from_an_existing_item(petstore: PetstoreServer, cat_env: dic
         out = api.post("/api/executions", {"tool": "pets.org.a.pets.listPets", "args": {}})
         assert out["result"]["ok"] is True
         assert json.loads(auth.read_text()) == {"secret_existing": petstore.api_key}
+        assert api.call("DELETE", "/api/connections/org/pets/a")[0] == 200
+        assert json.loads(auth.read_text()) == {"secret_existing": petstore.api_key}
     for text in api.seen:
         assert petstore.api_key not in text
 
@@ -345,3 +349,25 @@ def test_migrated_openapi_tool_is_callable(cat_env: dict[str, str], tmp_path: Pa
         assert paused["status"] == "paused"
     for text in api.seen:
         assert "todo_tok_abc" not in text
+
+
+def test_an_integration_without_auth_gets_the_main_connection(
+        petstore: PetstoreServer, cat_env: dict[str, str], data_dir: Path) -> None:
+    import json
+
+    spec = {"openapi": "3.1.0", "info": {"title": "Echo", "version": "1"},
+            "servers": [{"url": petstore.url}],
+            "paths": {"/echo": {"get": {"operationId": "echoBack", "tags": ["echo"],
+                                        "responses": {"200": {"description": "ok"}}}}}}
+    daemon, api = start(data_dir, cat_env)
+    with daemon:
+        out = api.post("/api/openapi/specs", {"spec": {"kind": "blob",
+                                                       "value": json.dumps(spec)},
+                                              "slug": "echo"})
+        assert out["toolCount"] == 1 and out["integration"]["connection"] == "echo.org.main"
+        (conn,) = api.get("/api/connections?integration=echo")
+        assert (conn["name"], conn["template"]) == ("main", "none")
+        (tool,) = api.get("/api/tools?integration=echo")
+        assert tool["address"] == "tools.echo.org.main.echo.echoBack"
+        out = api.post("/api/executions", {"tool": tool["address"], "args": {}})
+        assert out["result"]["ok"] is True and out["result"]["data"]["path"] == "/echo"
