@@ -16,9 +16,8 @@ import pytest
 pytest.importorskip("executor_local.mcp.registry")
 pytest.importorskip("executor_local.integrations.openapi")
 
-from mcp_util import client
-
 from catalog_util import Api, SourceDaemon
+from mcp_util import client
 from upstreams.petstore import PetstoreServer
 
 

@@ -33,7 +33,10 @@ class ConnectionNotFound(NotFound):
 
 
 def method_variables(method: dict[str, Any] | None) -> list[str]:
-    """The secret variables an auth method needs (placements without a literal)."""
+    """The secret variables an auth method needs (placements without a literal; an MCP
+    ``stdio_env`` method names its environment variables in ``vars``, as Executor's does)."""
+    if (method or {}).get("kind") == "stdio_env":
+        return [v for v in dict.fromkeys((method or {}).get("vars") or []) if isinstance(v, str)]
     out: list[str] = []
     for place in (method or {}).get("placements") or []:
         if isinstance(place, dict) and place.get("literal") is None:
