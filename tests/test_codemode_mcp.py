@@ -112,6 +112,17 @@ def test_code_mode_over_mcp(petstore: PetstoreServer, cat_env: dict[str, str],
             alive = await c.call_tool("execute", {"code": "return 'alive'"})
             assert alive.structured_content["result"] == "alive"
 
+            shown = await c.call_tool("execute", {"code": """
+                emit("for the user");
+                emit({ type: "image", data: "aGk=", mimeType: "image/png" });
+                emit({ type: "bogus" });
+            """})
+            assert shown.structured_content["emitted"] == 3
+            kinds = [(b.type, getattr(b, "text", None)) for b in shown.content]
+            assert kinds[0] == ("text", "(no return value; 3 items emitted to the user)")
+            assert kinds[1] == ("text", "for the user") and kinds[2][0] == "image"
+            assert kinds[3][0] == "text" and "bogus" in kinds[3][1]
+
         over_mcp(port, token, body)
 
         async def passthrough(c: Any) -> None:
