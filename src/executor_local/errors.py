@@ -27,7 +27,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
     EXIT_UNEXPECTED: "unexpected error (a bug: the message still names step, path and cause)",
     EXIT_USAGE: "usage error",
-    EXIT_NOT_RUNNING: "daemon not running (status/stop/call with nothing to reach)",
+    EXIT_NOT_RUNNING: "daemon not running (a command that needs it found none to reach)",
     EXIT_OWNED: "data dir owned by another live process",
     EXIT_TOO_NEW: "data too new or of an unknown shape: refused, nothing written",
     EXIT_CORRUPT: "data corrupt: refused, nothing written",
@@ -75,6 +75,13 @@ class UnexpectedError(ExecutorError):
 
     exit_code = EXIT_UNEXPECTED
     default_hint = "This is a bug. Run again with --log-level debug and report the output."
+
+
+class BadArgument(ExecutorError):
+    """A command was given something that does not exist (a backup name): a usage error."""
+
+    exit_code = EXIT_USAGE
+    default_hint = "Run the command with --help to see what it takes."
 
 
 class DaemonNotRunning(ExecutorError):

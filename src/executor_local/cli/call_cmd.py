@@ -112,6 +112,11 @@ def show_outcome(ctx: Context, api: Api, outcome: dict[str, Any]) -> None:
             raise SystemExit(EXIT_PAUSED)
         print_pause(ctx, api, outcome)
         raise SystemExit(EXIT_PAUSED)
+    if outcome.get("isError") is True and not ctx.as_json:  # a program that failed
+        structured = outcome.get("structured") or {}
+        click.echo(f"executor: error: {structured.get('error') or outcome.get('text')}",
+                   err=True)
+        raise SystemExit(EXIT_UNEXPECTED)
     result = outcome.get("result")
     if result is None and isinstance(outcome.get("structured"), dict):
         result = outcome["structured"].get("result", outcome["structured"])

@@ -3,6 +3,9 @@
 - Pause points: with ``EXECUTOR_MIGRATION_PAUSE_AT=<point>`` and ``EXECUTOR_MIGRATION_PAUSE_FILE``,
   the process writes the point's name to the file and blocks forever there, so a test can
   SIGKILL it at exactly that instant (the crash sweep; the TS Executor's pauseMigrationForTest).
+- Hold points: with ``EXECUTOR_MIGRATION_HOLD_AT=<point>`` and ``EXECUTOR_MIGRATION_HOLD_FILE``,
+  the process writes the marker and waits (up to 120 s) until ``<marker>.go`` exists, so a test
+  can act at that instant (start a writer on data.db) and then let the migration go on.
 - ``EXECUTOR_TEST_LEAK_CURSOR=1``: just before the flip moves ``data.db``, leave a connection to it
   closed
   while an unfinished cursor lives in a reference cycle, as a library that releases handles
@@ -14,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from executor_local import fs
@@ -24,7 +28,11 @@ def active() -> bool:
 
 
 def pause(point: str) -> None:
-    if not active() or os.environ.get("EXECUTOR_MIGRATION_PAUSE_AT") != point:
+    if not active():
+        return
+    if os.environ.get("EXECUTOR_MIGRATION_HOLD_AT") == point:
+        _hold(point)
+    if os.environ.get("EXECUTOR_MIGRATION_PAUSE_AT") != point:
         return
     marker = os.environ.get("EXECUTOR_MIGRATION_PAUSE_FILE")
     if not marker:
@@ -32,6 +40,16 @@ def pause(point: str) -> None:
     # Atomically: a test that sees the marker must also see which point it names.
     fs.write_atomic(marker, point.encode())
     threading.Event().wait()  # until SIGKILL
+
+
+def _hold(point: str) -> None:
+    marker = os.environ.get("EXECUTOR_MIGRATION_HOLD_FILE")
+    if not marker:
+        return
+    fs.write_atomic(marker, point.encode())
+    go, deadline = Path(marker + ".go"), time.monotonic() + 120
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling for the test's go-ahead
 
 
 class _Cycle:

@@ -164,10 +164,18 @@ def _http_client(headers: dict[str, str], timeout_s: float, seen: dict[str, int]
 
 
 def innermost(exc: BaseException) -> BaseException:
-    """The first leaf of a task-group exception group (anyio wraps failures in them)."""
-    while getattr(exc, "exceptions", None):
-        exc = exc.exceptions[0]  # type: ignore[attr-defined]
-    return exc
+    """The leaf of a task-group exception group (anyio wraps failures in them) that says what
+    went wrong: the first ordinary exception, else the first leaf (a cancellation)."""
+    leaves: list[BaseException] = []
+    pending = [exc]
+    while pending:
+        item = pending.pop(0)
+        children = getattr(item, "exceptions", None)
+        if children:
+            pending[:0] = list(children)
+        else:
+            leaves.append(item)
+    return next((e for e in leaves if isinstance(e, Exception)), leaves[0] if leaves else exc)
 
 
 def _describe(exc: BaseException) -> str:
