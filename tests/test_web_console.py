@@ -432,3 +432,45 @@ def test_every_value_is_escaped(daemon, petstore) -> None:
         assert status == 200, path
         assert evil not in text and "<script>alert" not in text, path
         assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text, path
+
+
+def test_an_agents_call_is_approved_on_the_page(daemon, cli, context, petstore) -> None:
+    """MCP with ``elicitation_mode=browser``: the agent gets ``<origin>/resume/<id>``; the page
+    (after the login the link's 401 page tells how to do) accepts; the agent's ``resume`` then
+    returns the created pet."""
+    import asyncio
+    import concurrent.futures
+
+    from mcp_util import passthrough_client
+
+    assert api(daemon, "POST", "/api/openapi/specs", {"spec": petstore.spec_url,
+                                                      "slug": "pets"})[0] == 200
+    assert api(daemon, "POST", "/api/connections", {"integration": "pets", "name": "main",
+                                                    "template": "apikey-0",
+                                                    "value": API_KEY})[0] == 200
+
+    async def call(tool: str, args: dict) -> dict:
+        async with passthrough_client(daemon.port, query="elicitation_mode=browser",
+                                      token=daemon.token) as c:
+            return (await c.call_tool(tool, args)).structured_content
+
+    def agent(tool: str, args: dict) -> dict:  # Playwright's sync API holds this thread's loop
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, call(tool, args)).result(timeout=120)
+
+    paused = agent("invoke", {"path": "pets.org.main.pets.createPet",
+                              "args": {"body": {"name": "Bo"}}})
+    eid, link = paused["executionId"], paused["approvalUrl"]
+    assert link == f"http://127.0.0.1:{daemon.port}/resume/{eid}"
+    page = context.new_page()
+    page.goto(link)
+    expect = sync_api.expect
+    expect(page.locator("main")).to_contain_text(f"executor web /resume/{eid}")
+    page.goto(cli.run("web", "--no-open", f"/resume/{eid}").strip())
+    assert page.url == link
+    expect(page.get_by_role("region", name="Arguments")).to_contain_text('"Bo"')
+    page.get_by_role("button", name="Accept").click()
+    expect(page.locator("#result")).to_contain_text('"Bo"')
+    done = agent("resume", {"executionId": eid})
+    assert done["data"]["name"] == "Bo"
+    assert "Bo" in {p["name"] for p in petstore.pets.values()}
