@@ -50,3 +50,10 @@ def options(choices: Iterable[tuple[str, str]], selected: str | None) -> Markup:
     return join(render('<option value="$v"$s>$label</option>', v=v, label=label,
                        s=Markup(" selected") if v == selected else Markup(""))
                 for v, label in choices)
+
+
+def rows_or(rows: Markup, columns: int, text: str) -> Markup:
+    """Table rows, or one row saying there are none (an empty table reads as broken)."""
+    if rows:
+        return rows
+    return render('<tr><td colspan="$n" class="muted">$t</td></tr>', n=columns, t=text)

@@ -13,7 +13,7 @@ from executor_local.catalog import policies
 from executor_local.errors import NotFound
 from executor_local.server.http import services, sync
 from executor_local.server.web.guard import action, html_response, page, redirect
-from executor_local.server.web.html import Markup, join, pretty_json, render
+from executor_local.server.web.html import Markup, join, pretty_json, render, rows_or
 from executor_local.server.web.internal import call_api, error_text
 from executor_local.server.web.layout import csrf_field
 from executor_local.server.web.layout import page as frame
@@ -90,7 +90,9 @@ async def integration(request: Request, session: Session) -> Response:
         url=render("<dt>Address</dt><dd>$u</dd>", u=integ["displayUrl"])
         if integ.get("displayUrl") else Markup(""), methods=methods or Markup("<li>none</li>"),
         conns=conns or Markup("<li>none yet</li>"), slug=integ["slug"], q=query,
-        counted=counted, name=integ["name"], rows=rows, nblocked=len(d["blocked"]),
+        counted=counted, name=integ["name"],
+        rows=rows_or(rows, 4, "No tool matches." if query else "No tools (yet)."),
+        nblocked=len(d["blocked"]),
         blocked=blocked, csrf=csrf_field(session))
     return html_response(frame(integ["name"], body, session))
 

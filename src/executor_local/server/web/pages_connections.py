@@ -16,7 +16,7 @@ from starlette.responses import Response
 from executor_local.catalog.connections import method_variables
 from executor_local.server.http import services, sync
 from executor_local.server.web.guard import action, html_response, page, redirect
-from executor_local.server.web.html import Markup, join, options, render
+from executor_local.server.web.html import Markup, join, options, render, rows_or
 from executor_local.server.web.internal import call_api, error_text
 from executor_local.server.web.layout import csrf_field
 from executor_local.server.web.layout import page as frame
@@ -91,7 +91,7 @@ async def connections(request: Request, session: Session) -> Response:
         '<section aria-labelledby="h-new"><h2 id="h-new">New connection</h2>'
         '<p>A secret you enter here goes to the $provider secret store; the catalog keeps only '
         'its id, and it is never shown again.</p>$sections</section>',
-        rows=rows, provider=d["provider"],
+        rows=rows_or(rows, 4, "No connections yet."), provider=d["provider"],
         sections=join(sections) or Markup("<p>No integration needs credentials.</p>"))
     return html_response(frame("Connections", body, session, "/ui/connections"))
 

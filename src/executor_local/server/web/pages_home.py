@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from executor_local.server.http import services, sync
 from executor_local.server.web.guard import action, html_response, page, redirect
-from executor_local.server.web.html import Markup, join, pretty_json, render, when
+from executor_local.server.web.html import Markup, join, pretty_json, render, rows_or, when
 from executor_local.server.web.internal import call_api, error_text
 from executor_local.server.web.layout import csrf_field
 from executor_local.server.web.layout import page as frame
@@ -112,7 +112,8 @@ async def executions(request: Request, session: Session) -> Response:
         '</tbody></table>'
         '<table><caption>Calls that ran at once (this daemon run)</caption><thead><tr>'
         '<th scope="col">Execution</th><th scope="col">Outcome</th></tr></thead>'
-        '<tbody>$mem</tbody></table>', rows=rows, mem=mem_rows)
+        '<tbody>$mem</tbody></table>', rows=rows_or(rows, 8, "No call has paused yet."),
+        mem=rows_or(mem_rows, 2, "None since this daemon started."))
     return html_response(frame("Executions", body, session, "/ui/executions"))
 
 

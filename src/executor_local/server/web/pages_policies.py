@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from executor_local.catalog import policies
 from executor_local.server.http import services, sync
 from executor_local.server.web.guard import action, html_response, page, redirect, secure
-from executor_local.server.web.html import Markup, join, options, render
+from executor_local.server.web.html import Markup, join, options, render, rows_or
 from executor_local.server.web.internal import call_api, error_text
 from executor_local.server.web.layout import csrf_field
 from executor_local.server.web.layout import page as frame
@@ -98,7 +98,8 @@ async def policies_page(request: Request, session: Session) -> Response:
         '<button type="submit" name="step" value="add" class="primary">Add rule</button></p>'
         '</form>'
         '<div id="pattern-matches" aria-live="polite">$found</div></section>',
-        rows=join(rows), csrf=csrf_field(session), pattern=pattern,
+        rows=rows_or(join(rows), 6, "No rules: every tool keeps its default."),
+        csrf=csrf_field(session), pattern=pattern,
         actions=options(ACTIONS, chosen), owners=options([("org", "org"), ("user", "user")],
                                                          "org"),
         found=matches_html(found))
