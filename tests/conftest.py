@@ -20,7 +20,10 @@ def _inputs_digest() -> str:
     """A digest of everything the bundle is built from, to know when a built pyz is stale."""
     h = hashlib.sha256()
     files = [ROOT / "build.py", ROOT / "pyproject.toml", ROOT / "requirements.lock"]
-    files += sorted((ROOT / "src").rglob("*.py"))
+    # package data too (the console's CSS and script, the sandbox's JS), not only *.py
+    files += sorted(f for f in (ROOT / "src").rglob("*")
+                    if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc"
+                    and ".egg-info" not in str(f))
     for f in files:
         h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()

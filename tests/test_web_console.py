@@ -474,3 +474,28 @@ def test_an_agents_call_is_approved_on_the_page(daemon, cli, context, petstore) 
     done = agent("resume", {"executionId": eid})
     assert done["data"]["name"] == "Bo"
     assert "Bo" in {p["name"] for p in petstore.pets.values()}
+
+
+def test_the_console_from_the_bundle(pyz, env, data_dir) -> None:
+    """Served by the shiv bundle: the static files come out of the package (importlib
+    resources inside the extraction), and a login link works."""
+    import executor_local.server.web as web
+    from proc import Daemon
+
+    source = Path(web.__file__).parent / "static"  # the files the bundle must carry
+    with Daemon(pyz, ["--data-dir", str(data_dir), "daemon", "run", "--foreground", "--port",
+                      "0"], env) as d:
+        port = d.wait_ready()
+        token = json.loads((data_dir / "server-control" / "auth.json").read_text())["token"]
+        for name in ("console.css", "console.js"):
+            status, headers, text = request(port, f"/ui/static/{name}")
+            assert status == 200 and text == (source / name).read_text(), name
+        status, _h, text = request(port, "/api/web/tickets", token=token, method="POST",
+                                   body=b"{}", headers={"Content-Type": "application/json"})
+        assert status == 200, text
+        link = json.loads(text)["url"]
+        status, headers, _t = request(port, link.split(str(port), 1)[1])
+        assert status == 303
+        cookie = headers["set-cookie"].split(";", 1)[0]
+        status, _h, text = request(port, "/", headers={"Cookie": cookie})
+        assert status == 200 and "<h1>Overview</h1>" in text and token not in text
