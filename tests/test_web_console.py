@@ -346,6 +346,16 @@ def test_console_without_javascript(daemon, cli, chromium, tmp_path) -> None:
             expect(page.locator("#flash")).to_contain_text("Added the rule pets.* → block")
             expect(page.get_by_role("table", name="Rules")).to_contain_text("pets.*")
             browser.shot(page, "20-policies-no-js")
+            page.get_by_label("Pattern").fill("*")
+            page.get_by_label("Action").select_option("approve")
+            page.get_by_role("button", name="Add rule").click()
+            order = page.locator("#rules tbody th")
+            expect(order).to_have_text(["pets.*", "*"])  # the more specific rule first
+            page.get_by_role("button", name="Move * up").click()
+            expect(order).to_have_text(["*", "pets.*"])
+            assert [r["pattern"] for r in sorted(api(daemon, "GET", "/api/policies")[1],
+                                                 key=lambda r: r["position"])] == ["*", "pets.*"]
+            page.get_by_role("button", name="Remove *", exact=True).click()
             page.get_by_role("button", name="Remove pets.*").click()
             expect(page.locator("#flash")).to_contain_text("Removed the rule")
             page.goto(f"{origin}/resume/exec_nothing")
