@@ -11,133 +11,20 @@ cross-origin read, and the cookie used on ``/api``. Screenshots of every page la
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-catalog_util = pytest.importorskip("catalog_util")
+pytest.importorskip("catalog_util")
 import browser  # noqa: E402
 from daemon_util import request  # noqa: E402
-from proc import pythonpath_env, wait_for  # noqa: E402
-from upstreams import petstore as upstream  # noqa: E402
+from proc import wait_for  # noqa: E402
 from upstreams.petstore import API_KEY  # noqa: E402
+from web_util import EvilSite, api  # noqa: E402
 
-petstore = upstream.petstore
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    why = browser.ensure_chromium()
-    if why:
-        pytest.skip(why)
-    return browser.CHROMIUM
-
-
-@pytest.fixture
-def cli_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    return {**env, "EXECUTOR_AUTH_FILE": str(tmp_path / "secrets" / "auth.json"),
-            "EXECUTOR_SECRET_PROVIDER": "file"}
-
-
-@pytest.fixture
-def daemon(data_dir: Path, cli_env: dict[str, str]) -> Iterator[catalog_util.SourceDaemon]:
-    d = catalog_util.SourceDaemon(data_dir, cli_env)
-    try:
-        d.wait_ready()
-        yield d
-    finally:
-        d.kill()
-
-
-class Cli:
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.argv = [sys.executable, "-m", "executor_local", "--data-dir", str(data_dir)]
-        self.env = pythonpath_env(env)
-        self.seen: list[str] = []
-
-    def run(self, *args: str, code: int = 0) -> str:
-        done = subprocess.run([*self.argv, *args], env=self.env, capture_output=True, text=True,
-                              timeout=120, stdin=subprocess.DEVNULL)
-        self.seen += [done.stdout, done.stderr]
-        assert done.returncode == code, (args, done.returncode, done.stdout, done.stderr)
-        return done.stdout
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([*self.argv, *args], env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
-
-
-@pytest.fixture
-def cli(data_dir: Path, cli_env: dict[str, str]) -> Cli:
-    return Cli(data_dir, cli_env)
-
-
-@pytest.fixture
-def context(chromium: str, tmp_path: Path) -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True,
-            args=browser.ARGS)
-        try:
-            yield ctx
-        finally:
-            ctx.close()
-
-
-class EvilSite:
-    """Another origin (another port of 127.0.0.1: the same *site*, so SameSite alone would not
-    stop it) serving a page that posts a form to the daemon and one that fetches from it."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-        self.csrf = "guessed"
-        site = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.startswith("/post"):
-                    body = (f'<form id="f" method="post" action="{site.target}/ui/policies">'
-                            '<input name="pattern" value="*"><input name="action" '
-                            f'value="block"><input name="csrf" value="{site.csrf}"></form>'
-                            '<script>document.getElementById("f").submit()</script>')
-                else:
-                    body = f'<a href="{site.target}/">the console</a>'
-
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def api(daemon: catalog_util.SourceDaemon, method: str, path: str,
-        body: object = None) -> tuple[int, object]:
-    raw = None if body is None else json.dumps(body).encode()
-    status, _h, text = request(daemon.port, path, token=daemon.token, method=method,
-                               headers={"Content-Type": "application/json"} if raw else {},
-                               body=raw)
-    return status, json.loads(text) if text else None
+pytest_plugins = ["web_fixtures"]  # daemon, cli, context, chromium, petstore
 
 
 def test_console_in_a_browser(daemon, cli, context, petstore) -> None:
@@ -305,25 +192,6 @@ def test_console_in_a_browser(daemon, cli, context, petstore) -> None:
     assert link.split("ticket=")[1] not in daemon.err
 
 
-def test_console_without_a_session(daemon) -> None:
-    """No session: every console page is 401 (the route map stays private), a forged ticket
-    too, and pages carry the headers that keep them out of frames and caches."""
-    for path in ("/", "/ui/policies", "/ui/nothing", "/resume/abc"):
-        status, headers, text = request(daemon.port, path)
-        assert status == 401 and "executor web" in text, path
-        assert "frame-ancestors 'none'" in headers["content-security-policy"]
-        assert headers["cache-control"] == "no-store"
-    assert request(daemon.port, "/login?ticket=forged")[0] == 401
-    status, _h, text = request(daemon.port, "/api/web/tickets", method="POST", body=b"{}",
-                               headers={"Content-Type": "application/json"})
-    assert status == 401  # minting a ticket needs the bearer
-    status, body = api(daemon, "POST", "/api/web/tickets", {"next": "//evil.example/x"})
-    assert status == 200 and body["expiresInSeconds"] <= 120
-    status, headers, _t = request(daemon.port, body["url"].split(str(daemon.port), 1)[1])
-    assert status == 303 and headers["location"] == "/"  # never off this daemon
-    assert time.time() * 1000 < body["expiresAt"]
-
-
 def test_console_without_javascript(daemon, cli, chromium, tmp_path) -> None:
     """Every page reads and every form works with JavaScript off: the pattern check is a button
     that posts and redirects, and adding a rule is a plain form post."""
@@ -385,127 +253,3 @@ def test_tickets_expire_and_sessions_stay_with_their_host() -> None:
     assert state.session(sid, "127.0.0.1:1") is session  # ...did not end it
     state.end(sid)
     assert state.session(sid, "127.0.0.1:1") is None
-
-
-def test_add_mcp_and_graphql_with_a_preview(daemon, cli, context) -> None:
-    """The other two kinds through the add page: an MCP server over streamable HTTP (the
-    official SDK's) and a GraphQL endpoint introspected live, each previewed, then added."""
-    from upstreams.graphql_server import running
-    from upstreams.mcp_upstream import HttpUpstream
-
-    origin = f"http://127.0.0.1:{daemon.port}"
-    expect = sync_api.expect
-    page = context.new_page()
-    page.goto(cli.run("web", "--no-open", "/ui/add").strip())
-    with HttpUpstream() as mcp, running() as library:
-        region = page.get_by_role("region", name="MCP server")
-        region.get_by_label("Server URL").fill(mcp.url)
-        region.get_by_label("Slug").fill("upstream")
-        region.get_by_role("button", name="Preview").click()
-        preview = page.get_by_role("region", name="MCP server").locator(".preview")
-        expect(preview).to_contain_text("echo")
-        assert "upstream" not in json.dumps(api(daemon, "GET", "/api/integrations")[1])
-        browser.shot(page, "21-add-mcp-preview")
-        page.get_by_role("region", name="MCP server").get_by_role("button", name="Add").click()
-        expect(page).to_have_url(f"{origin}/ui/integrations/upstream")
-        expect(page.locator("#tools-table")).to_contain_text("echo")
-
-        page.goto(f"{origin}/ui/add")
-        region = page.get_by_role("region", name="GraphQL")
-        region.get_by_label("Endpoint URL").fill(library.url)
-        region.get_by_label("Slug").fill("library")
-        region.get_by_role("button", name="Preview").click()
-        preview = page.get_by_role("region", name="GraphQL").locator(".preview")
-        expect(preview).to_contain_text("query.book")
-        browser.shot(page, "22-add-graphql-preview")
-        page.get_by_role("region", name="GraphQL").get_by_role("button", name="Add").click()
-        expect(page).to_have_url(f"{origin}/ui/integrations/library")
-        expect(page.locator("#tools-table")).to_contain_text("query.book")
-        page.goto(f"{origin}/")
-        overview = page.get_by_role("table", name="Integrations")
-        expect(overview).to_contain_text("upstream")
-        expect(overview).to_contain_text("library")
-        browser.shot(page, "23-overview-three-kinds")
-
-
-def test_every_value_is_escaped(daemon, petstore) -> None:
-    """A name full of HTML comes out as text on the pages (the templates escape every value)."""
-    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    status, _out = api(daemon, "POST", "/api/openapi/specs",
-                       {"spec": petstore.spec_url, "slug": "pets", "name": evil})
-    assert status == 200
-    link = api(daemon, "POST", "/api/web/tickets", {})[1]["url"]
-    _s, headers, _t = request(daemon.port, link.split(str(daemon.port), 1)[1])
-    cookie = headers["set-cookie"].split(";", 1)[0]
-    for path in ("/", "/ui/integrations/pets", "/ui/connections"):
-        status, _h, text = request(daemon.port, path, headers={"Cookie": cookie})
-        assert status == 200, path
-        assert evil not in text and "<script>alert" not in text, path
-        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text, path
-
-
-def test_an_agents_call_is_approved_on_the_page(daemon, cli, context, petstore) -> None:
-    """MCP with ``elicitation_mode=browser``: the agent gets ``<origin>/resume/<id>``; the page
-    (after the login the link's 401 page tells how to do) accepts; the agent's ``resume`` then
-    returns the created pet."""
-    import asyncio
-    import concurrent.futures
-
-    from mcp_util import passthrough_client
-
-    assert api(daemon, "POST", "/api/openapi/specs", {"spec": petstore.spec_url,
-                                                      "slug": "pets"})[0] == 200
-    assert api(daemon, "POST", "/api/connections", {"integration": "pets", "name": "main",
-                                                    "template": "apikey-0",
-                                                    "value": API_KEY})[0] == 200
-
-    async def call(tool: str, args: dict) -> dict:
-        async with passthrough_client(daemon.port, query="elicitation_mode=browser",
-                                      token=daemon.token) as c:
-            return (await c.call_tool(tool, args)).structured_content
-
-    def agent(tool: str, args: dict) -> dict:  # Playwright's sync API holds this thread's loop
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, call(tool, args)).result(timeout=120)
-
-    paused = agent("invoke", {"path": "pets.org.main.pets.createPet",
-                              "args": {"body": {"name": "Bo"}}})
-    eid, link = paused["executionId"], paused["approvalUrl"]
-    assert link == f"http://127.0.0.1:{daemon.port}/resume/{eid}"
-    page = context.new_page()
-    page.goto(link)
-    expect = sync_api.expect
-    expect(page.locator("main")).to_contain_text(f"executor web /resume/{eid}")
-    page.goto(cli.run("web", "--no-open", f"/resume/{eid}").strip())
-    assert page.url == link
-    expect(page.get_by_role("region", name="Arguments")).to_contain_text('"Bo"')
-    page.get_by_role("button", name="Accept").click()
-    expect(page.locator("#result")).to_contain_text('"Bo"')
-    done = agent("resume", {"executionId": eid})
-    assert done["data"]["name"] == "Bo"
-    assert "Bo" in {p["name"] for p in petstore.pets.values()}
-
-
-def test_the_console_from_the_bundle(pyz, env, data_dir) -> None:
-    """Served by the shiv bundle: the static files come out of the package (importlib
-    resources inside the extraction), and a login link works."""
-    import executor_local.server.web as web
-    from proc import Daemon
-
-    source = Path(web.__file__).parent / "static"  # the files the bundle must carry
-    with Daemon(pyz, ["--data-dir", str(data_dir), "daemon", "run", "--foreground", "--port",
-                      "0"], env) as d:
-        port = d.wait_ready()
-        token = json.loads((data_dir / "server-control" / "auth.json").read_text())["token"]
-        for name in ("console.css", "console.js"):
-            status, headers, text = request(port, f"/ui/static/{name}")
-            assert status == 200 and text == (source / name).read_text(), name
-        status, _h, text = request(port, "/api/web/tickets", token=token, method="POST",
-                                   body=b"{}", headers={"Content-Type": "application/json"})
-        assert status == 200, text
-        link = json.loads(text)["url"]
-        status, headers, _t = request(port, link.split(str(port), 1)[1])
-        assert status == 303
-        cookie = headers["set-cookie"].split(";", 1)[0]
-        status, _h, text = request(port, "/", headers={"Cookie": cookie})
-        assert status == 200 and "<h1>Overview</h1>" in text and token not in text
