@@ -235,7 +235,9 @@ def main() -> int:
         real = measure_catalog_search(tools, min(searches, 50))
     except ImportError:
         real = {}
-    results = {**measure_bridge(runs), **real, **measure_calls(tools, searches, calls)}
+    results = {**measure_bridge(runs), **real}
+    print(report(results), flush=True)  # what is measured so far, in case a later part fails
+    results.update(measure_calls(tools, searches, calls))
     table = report(results)
     print(table)
     if args.output:
