@@ -116,7 +116,7 @@ def rss_kb(pid: int) -> int:
 def measure_calls(tools: int, searches: int, calls: int) -> dict[str, float]:
     import anyio
 
-    from mcp_util import client
+    from mcp_util import passthrough_client as client
 
     work = Path(tempfile.mkdtemp(prefix="executor-bench-mcp-"))
     proc, port = child(tools, work / "x.db")
@@ -130,7 +130,7 @@ def measure_calls(tools: int, searches: int, calls: int) -> dict[str, float]:
                 t = time.perf_counter()
                 found = await c.call_tool("search", {"query": f"create ticket {i}"})
                 times.append(time.perf_counter() - t)
-                assert found.structured_content["items"]
+                assert found.structured_content["items"], found.content[0].text
             out[f"search p50 ({tools + 4} tools)"] = median(times)
             out[f"search p95 ({tools + 4} tools)"] = pct(times, 0.95)
             await c.call_tool("invoke", {"path": "pets.org.default.pets.listPets"})
