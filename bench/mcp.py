@@ -163,7 +163,7 @@ def big_spec(n: int) -> str:
                        "servers": [{"url": "http://127.0.0.1:9"}], "paths": paths})
 
 
-def measure_catalog_search(tools: int, searches: int) -> dict[str, float]:
+def measure_catalog_search(tools: int, searches: int, calls: int) -> dict[str, float]:
     """``search`` through /mcp on a real daemon whose catalog holds ``tools`` OpenAPI tools,
     against the same search on /api/search (the MCP overhead)."""
     import anyio
@@ -206,7 +206,18 @@ def measure_catalog_search(tools: int, searches: int) -> dict[str, float]:
                     assert found.structured_content["items"], found.content[0].text
                 out[f"MCP search p50 ({tools} tools, 20 results with schemas)"] = median(times)
                 out[f"MCP search p95 ({tools} tools)"] = pct(times, 0.95)
-            out["daemon rss after searches (MiB)"] = rss_kb(daemon.pid) / 1024
+                out["daemon rss after searches (MiB)"] = rss_kb(daemon.pid) / 1024
+                # Many invokes through the whole path (policy, plugin, envelope); the spec's
+                # server is a closed port, so each ends in a quick upstream_unreachable.
+                path = found.structured_content["items"][0]["path"]
+                times = []
+                for _ in range(calls):
+                    t = time.perf_counter()
+                    got = await c.call_tool("invoke", {"path": path, "args": {}})
+                    times.append(time.perf_counter() - t)
+                    assert got.structured_content["ok"] is False, got.content[0].text
+                out[f"MCP invoke p50 over {calls} calls (real catalog)"] = median(times)
+                out[f"daemon rss after {calls} invokes (MiB)"] = rss_kb(daemon.pid) / 1024
 
         anyio.run(body)
     finally:
@@ -232,7 +243,7 @@ def main() -> int:
     runs, tools, searches, calls = (1, 100, 5, 20) if args.quick else (7, 10_000, 200, 10_000)
     try:
         import executor_local.catalog  # noqa: F401
-        real = measure_catalog_search(tools, min(searches, 50))
+        real = measure_catalog_search(tools, min(searches, 50), calls)
     except ImportError:
         real = {}
     results = {**measure_bridge(runs), **real}
