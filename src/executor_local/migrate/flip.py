@@ -40,8 +40,14 @@ def complete_flip(journal_path: Path, journal: Journal) -> None:
             if journal.source_fingerprint is not None:
                 # Under the lock: nobody has it open, nobody wrote to it since the snapshot.
                 # What it holds after the checkpoint is what the moved set must still hold.
-                journal.flip_fingerprint = lock_check_and_checkpoint(
-                    canonical, journal.source_fingerprint)
+                accepted = [fp for fp in (journal.source_fingerprint, journal.flip_fingerprint)
+                            if fp is not None]
+
+                def record(checkpointed: dict) -> None:  # type: ignore[type-arg]
+                    journal.flip_fingerprint = checkpointed
+                    journal_io.write(journal_path, journal)
+
+                lock_check_and_checkpoint(canonical, accepted, record)
             else:
                 checkpoint_set(canonical)
             pause("canonical-flushed")
