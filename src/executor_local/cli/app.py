@@ -114,7 +114,7 @@ def configure_logging(level: str) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, envvar="EXECUTOR_JSON", show_envvar=True,
               help="Machine-readable output.")
-@click.option("--allow-foreign-owner", is_flag=True, expose_value=False,
+@click.option("--allow-foreign-owner", is_flag=True, expose_value=False, hidden=True,
               callback=lambda _c, _p, v: v and os.environ.update(EXECUTOR_ALLOW_FOREIGN_OWNER="1"),
               help="Use a data dir that belongs to another user (e.g. as root); files created "
                    "there belong to you.")
