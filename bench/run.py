@@ -10,7 +10,7 @@ import argparse
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import migration
@@ -33,7 +33,7 @@ def main() -> int:
     print(mig, flush=True)
     machine = (f"{platform.machine()}, {os.cpu_count()} cpu, Python "
                f"{platform.python_version()}, {platform.system()} {platform.release()}")
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     # The hand-written analysis at the end survives a re-run (to be re-checked against it).
     old = args.output.read_text() if args.output.exists() else ""
     analysis = old[old.find(ANALYSIS):] if ANALYSIS in old else ""

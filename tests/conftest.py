@@ -20,7 +20,7 @@ def _inputs_digest() -> str:
     """A digest of everything the bundle is built from, to know when a built pyz is stale."""
     h = hashlib.sha256()
     files = [ROOT / "build.py", ROOT / "pyproject.toml", ROOT / "requirements.lock"]
-    files += sorted((ROOT / "src").rglob("*.py"))
+    files += sorted((ROOT / "src").rglob("*.py")) + sorted((ROOT / "pyzboot").glob("*.py"))
     for f in files:
         h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["build.py", "pyproject.toml", "requirements.lock", "README.md", "src"]
+SOURCES = ["build.py", "pyproject.toml", "requirements.in", "requirements.lock", "README.md", "src",
+           "pyzboot"]
 
 
 def _copy_project(dest: Path) -> Path:
