@@ -65,13 +65,13 @@ PLATFORMS: dict[str, dict] = {
                       "markers": _markers("linux", "Linux", "posix", "aarch64")},
     "macos-arm64": {"tags": ["macosx_11_0_arm64"],  # pip adds older versions and universal2
                     "markers": _markers("darwin", "Darwin", "posix", "arm64")},
-    "macos-x86_64": {"tags": ["macosx_10_13_x86_64"],
+    "macos-x86_64": {"tags": ["macosx_11_0_x86_64"],
                      "markers": _markers("darwin", "Darwin", "posix", "x86_64")},
     "windows-amd64": {"tags": ["win_amd64"],
                       "markers": _markers("win32", "Windows", "nt", "AMD64")},
 }
 ALIASES = {"win_amd64": "windows-amd64", "macosx_11_0_arm64": "macos-arm64",
-           "macosx_10_13_x86_64": "macos-x86_64", "manylinux_2_17_x86_64": "linux-x86_64",
+           "macosx_11_0_x86_64": "macos-x86_64", "manylinux_2_17_x86_64": "linux-x86_64",
            "manylinux_2_17_aarch64": "linux-aarch64", "manylinux2014_x86_64": "linux-x86_64",
            "manylinux2014_aarch64": "linux-aarch64"}
 
@@ -222,8 +222,19 @@ def extension_modules(files: dict[str, bytes], overlay: dict[str, bytes]) -> lis
             continue
         parts = path.split("/")
         parts[-1] = parts[-1].split(".", 1)[0]
+        if parts[0] in PYWIN32_UNUSED:
+            continue
+        if parts[0] == "win32":  # pywin32.pth puts win32/ itself on sys.path
+            parts = parts[1:]
         names.add(".".join(parts))
+    if "win32api" in names:
+        names.add("pywintypes")  # loads pywintypes3XX.dll, which every win32 module needs
     return sorted(names)
+
+
+# pywin32's GUI, COM-extension and IIS modules: no dependency of ours uses them, so the
+# self-check does not import them (they stay in the bundle).
+PYWIN32_UNUSED = {"pythonwin", "win32comext", "isapi", "adodbapi"}
 
 
 def version_loads(path: str, pyver: str, platform: str) -> bool:

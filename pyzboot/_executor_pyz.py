@@ -197,6 +197,7 @@ def unpack_locked(archive, member, root, base, final, done):
     try:
         acquire(lock, final)
         lock.write_pid()
+        test_pause(final)
         if done(final):
             return  # the launch we waited for finished it
         parent, leaf = os.path.split(final)
@@ -217,6 +218,18 @@ def unpack_locked(archive, member, root, base, final, done):
             say("unpacked %s in %.0f ms" % (final, (time.monotonic() - started) * 1000))
     finally:
         lock.close()
+
+
+def test_pause(final):
+    """Test seam (EXECUTOR_TEST_MODE=1): hold the lock forever, after writing the folder about
+    to be unpacked to $EXECUTOR_TEST_UNPACK_PAUSE, so a test can see a launch wait on us."""
+    marker = os.environ.get("EXECUTOR_TEST_UNPACK_PAUSE")
+    if os.environ.get("EXECUTOR_TEST_MODE") == "1" and marker:
+        with open(marker + ".tmp", "w") as f:
+            f.write(final)
+        os.replace(marker + ".tmp", marker)
+        while True:
+            time.sleep(3600)
 
 
 def first_part_done(target):
@@ -244,7 +257,7 @@ def with_fallback(what, attempt):
     except OSError as exc:
         fail("cannot unpack %s: %s is not writable (%s), nor is the temp dir (%s); set "
              "SHIV_ROOT to a writable folder" % (what, root, first, exc))
-    say("%s is not writable (%s); unpacked into %s instead (set SHIV_ROOT to choose)"
+    say("%s is not writable (%s); using %s instead (set SHIV_ROOT to choose)"
         % (root, first.strerror or first, alt_root))
     os.environ["SHIV_ROOT"] = alt_root  # children and `executor paths` use the same root
     return alt_root
@@ -261,6 +274,17 @@ class Bundle:
         self.later = None
         self.finder = None
         self.mutex = None
+        # A bundle for another OS still runs its pure-Python part here (to say that it is the
+        # wrong file); its .pth files (pywin32's) would fail, so they are not run.
+        self.foreign = this_platform() != info["platform"]
+
+    def add_dir(self, path):
+        import site
+
+        if self.foreign:
+            sys.path.append(path)
+        else:
+            site.addsitedir(path)
 
     def ensure_first(self):
         if first_part_done(self.target):
@@ -304,13 +328,12 @@ class Bundle:
 
     def add_later(self, later):
         import importlib
-        import site
 
         before = list(sys.path)
         overlay = os.path.join(later, "site-packages-cp%d%d" % sys.version_info[:2])
         if os.path.isdir(overlay):
-            site.addsitedir(overlay)
-        site.addsitedir(os.path.join(later, "site-packages"))
+            self.add_dir(overlay)
+        self.add_dir(os.path.join(later, "site-packages"))
         added = [p for p in sys.path if p not in before]
         first = os.path.join(self.target, "site-packages")
         at = sys.path.index(first) + 1 if first in sys.path else 0
@@ -322,10 +345,8 @@ class Bundle:
         importlib.invalidate_caches()
 
     def setup_path(self):
-        import site
-
         before = list(sys.path)
-        site.addsitedir(os.path.join(self.target, "site-packages"))
+        self.add_dir(os.path.join(self.target, "site-packages"))
         added = [p for p in sys.path if p not in before]
         sys.path[:] = added + [p for p in sys.path if p not in added]
         if os.path.isdir(self.later_dir()):
@@ -379,8 +400,8 @@ def main():
     bundle.setup_path()
     # Python writes each module's byte-code on first import, for whichever CPython runs us.
     sys.dont_write_bytecode = False
-    running = this_platform()
-    if running != bundle.info["platform"]:
+    if bundle.foreign:
+        running = this_platform()
         say("warning: this file is for %s, and this computer is %s: its compiled modules will "
             "not load (`executor doctor` checks them); get executor-%s.pyz"
             % (bundle.info["platform"], running, running))

@@ -6,7 +6,7 @@ Run by a Linux python (tests/windows/run.sh does, after ``winpy.sh setup`` for e
     python3 tests/windows/bundle_check.py negative --py 3.12
 
 For each case it seeds a v1 data dir on Linux (tests/migration_env.py: v1gen + a live-WAL row),
-launches ``winpy.sh python executor-win_amd64.pyz --data-dir Z:\\... daemon run --foreground
+launches ``winpy.sh python executor-windows-amd64.pyz --data-dir Z:\\... daemon run --foreground
 --port 0``, reads stdout for ``EXECUTOR_READY:<port>``, GETs ``/api/health`` on 127.0.0.1 from
 Linux, stops the daemon with SIGINT (Wine delivers it to the Windows process as Ctrl-C, so it
 shuts down cleanly), and checks the files from Linux.
@@ -21,7 +21,7 @@ shuts down cleanly), and checks the files from Linux.
   no backup; a plain relaunch then completes the migration.
 
 One ``PASS``/``FAIL`` line per case; exit status 1 if any failed. Env: ``WIN_BUNDLE`` (default
-bundle/executor-win_amd64.pyz), ``WIN_PIP_REQS`` as for winpy.sh, ``KEEP_WORK=1`` keeps the
+bundle/executor-windows-amd64.pyz), ``WIN_PIP_REQS`` as for winpy.sh, ``KEEP_WORK=1`` keeps the
 temporary dirs (they are kept anyway when a case fails).
 """
 
@@ -278,7 +278,23 @@ def run_case(label: str, fn) -> bool:  # type: ignore[no-untyped-def]
 def migrate_case(work: Path, py: str, pyz: Path) -> str:
     case = Case(work, f"migrate-{py}")
     served = case.serve_and_stop(case.launch(py, pyz))
-    return f"{served}; {case.assert_migrated()}"
+    return f"{served}; {case.assert_migrated()}; {compiled_check(case, py, pyz)}"
+
+
+def compiled_check(case: Case, py: str, pyz: Path) -> str:
+    """``--version --verbose`` under the Windows python: every compiled module it carries for
+    this CPython (pydantic-core, cryptography, pywin32, quickjs-ng, ...) imports."""
+    proc = subprocess.run(["bash", str(WINPY), "python", win_path(pyz), "--version", "--verbose"],
+                          env={**case.env, "WIN_PY": py}, stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=600)
+    out = proc.stdout.decode("utf-8", "replace")
+    check(proc.returncode == 0, f"--version --verbose exit {proc.returncode}:\n{out}"
+          f"{proc.stderr.decode('utf-8', 'replace')}")
+    check("bundle: for windows-amd64" in out and "this computer: windows-amd64" in out,
+          f"wrong platform report:\n{out}")
+    match = re.search(r"^ok: all (\d+) compiled modules load", out, re.M)
+    check(match is not None and "FAIL" not in out, f"compiled modules:\n{out}")
+    return f"all {match.group(1)} compiled modules import"  # type: ignore[union-attr]
 
 
 LEAK = {"EXECUTOR_TEST_MODE": "1", "EXECUTOR_TEST_LEAK_CURSOR": "1"}
@@ -322,7 +338,7 @@ def main() -> int:
     parser.add_argument("--py", action="append", required=True,
                         choices=["3.11", "3.12", "3.13"], help="Windows CPython version(s)")
     args = parser.parse_args()
-    pyz = Path(os.environ.get("WIN_BUNDLE") or ROOT / "bundle" / "executor-win_amd64.pyz")
+    pyz = Path(os.environ.get("WIN_BUNDLE") or ROOT / "bundle" / "executor-windows-amd64.pyz")
     if not pyz.is_file():
         print(f"FAIL  {args.part}: no bundle at {pyz} (python3 build.py --platform win_amd64)")
         return 1

@@ -9,8 +9,10 @@
 #   part 1  pytest under Windows CPython 3.12: the fs layer and the migrator test modules,
 #           the SIGKILL crash sweep included (TerminateProcess there)
 #   part 2  the Windows bundle (python3 build.py --platform win_amd64) under Windows CPython 3.11,
-#           3.12 and 3.13 on a seeded v1 data dir: daemon run -> READY, /api/health, clean stop,
-#           a complete v2 + backup and no debris (tests/windows/bundle_check.py migrate)
+#           3.12 and 3.13 on a seeded v1 data dir, unpacked on its first launch there: daemon
+#           run -> READY, /api/health, clean stop, a complete v2 + backup and no debris, then
+#           `--version --verbose` imports every compiled module (tests/windows/bundle_check.py
+#           migrate)
 #   part 3  the negative control, same bundle and Pythons: a cursor leaked in a reference cycle
 #           is got past by the GC nudge, and with the nudge off the migration exits 7 naming
 #           winerror 32 with the v1 intact (tests/windows/bundle_check.py negative)
@@ -102,7 +104,7 @@ if "$HOST_PY" build.py --platform win_amd64 >"$log/build.log" 2>&1; then
   pys=(); for v in "${PYTHONS[@]}"; do pys+=(--py "$v"); done
   "$HOST_PY" tests/windows/bundle_check.py migrate "${pys[@]}"
   status=$?
-  detail="bundle/executor-win_amd64.pyz migrated and served under CPython ${PYTHONS[*]}"
+  detail="bundle/executor-windows-amd64.pyz migrated, served, compiled modules imported under CPython ${PYTHONS[*]}"
   [ "$status" = 0 ] || detail="see the FAIL lines above"
   result "part 2 (bundle)" "$status" "$detail" $((SECONDS - t))
 

@@ -3,6 +3,7 @@
 - Pause points: with ``EXECUTOR_MIGRATION_PAUSE_AT=<point>`` and ``EXECUTOR_MIGRATION_PAUSE_FILE``,
   the process writes the point's name to the file and blocks forever there, so a test can
   SIGKILL it at exactly that instant (the crash sweep; the TS Executor's pauseMigrationForTest).
+- ``EXECUTOR_TEST_MODULES_AT_READY=<file>``: the modules imported at READY, written there.
 - ``EXECUTOR_TEST_LEAK_CURSOR=1``: just before the flip moves ``data.db``, leave a connection to it
   closed
   while an unfinished cursor lives in a reference cycle, as a library that releases handles
@@ -21,6 +22,16 @@ from executor_local import fs
 
 def active() -> bool:
     return os.environ.get("EXECUTOR_TEST_MODE") == "1"
+
+
+def dump_modules_at_ready() -> None:
+    """``EXECUTOR_TEST_MODULES_AT_READY=<file>``: write the names in ``sys.modules`` there just
+    before READY, so a test can prove that nothing compiled was imported before it."""
+    target = os.environ.get("EXECUTOR_TEST_MODULES_AT_READY")
+    if active() and target:
+        import sys
+
+        fs.write_atomic(target, "\n".join(sorted(sys.modules)).encode())
 
 
 def pause(point: str) -> None:
