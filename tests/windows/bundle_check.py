@@ -297,6 +297,50 @@ def compiled_check(case: Case, py: str, pyz: Path) -> str:
     return f"all {match.group(1)} compiled modules import"  # type: ignore[union-attr]
 
 
+def unpack_case(work: Path, py: str, pyz: Path) -> str:
+    """The first-launch lock under Windows (msvcrt.locking): a launch that finds another one
+    unpacking says so and gives up with exit 12 past its bound; once the unpacking process is
+    killed (TerminateProcess) its lock is gone, and the next launch cleans up and unpacks."""
+    root = work / f"unpack-{py}"
+    marker = work / f"unpack-{py}.holding"
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
+    env = {**keep, "WIN_PIP_REQS": os.environ.get("WIN_PIP_REQS") or default_win_reqs(),
+           "SHIV_ROOT": win_path(root), "PYTHONIOENCODING": "utf-8", "WIN_PY": py}
+
+    def run(args: list[str], extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(WINPY), "python", win_path(pyz), *args],
+                              env={**env, **extra}, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=600)
+
+    holder = WinDaemon(py, pyz, ["--version"], {**env, "EXECUTOR_TEST_MODE": "1",
+                                                "EXECUTOR_TEST_UNPACK_PAUSE": win_path(marker)})
+    try:
+        end = time.monotonic() + READY_DEADLINE_S
+        while not marker.exists():
+            check(holder.proc.poll() is None, f"the holder exited {holder.proc.returncode}: "
+                                              f"{holder.stderr}")
+            check(time.monotonic() < end, "the holder never took the unpack lock")
+            time.sleep(0.1)  # polling for the marker file
+        waiter = run(["--version"], {"EXECUTOR_UNPACK_TIMEOUT": "3"})
+        check(waiter.returncode == 12, f"waiter exit {waiter.returncode} (want 12): "
+                                       f"{waiter.stderr}")
+        check("first start of this version: unpacking, waiting for pid" in waiter.stderr
+              and "gave up after 3 s" in waiter.stderr, f"waiter said: {waiter.stderr}")
+        exe = [p for p in descendants(holder.proc.pid) if _is_python_exe(p)]
+        check(bool(exe), "the holder's python.exe was not found")
+        os.kill(exe[0], signal.SIGKILL)
+        holder.wait(60)
+    finally:
+        holder.kill()
+    after = run(["--version", "--verbose"], {})
+    check(after.returncode == 0 and "ok: all" in after.stdout,
+          f"after the kill: exit {after.returncode}\n{after.stdout}{after.stderr}")
+    left = [p.name for p in [*root.glob(".*.tmp-*"), *root.glob("*/.*.tmp-*")]]
+    check(not left, f"half-unpacked folders left: {left}")
+    return ("waiter said so and exited 12 after 3 s; holder killed; next launch unpacked, "
+            "cleaned up and loaded every compiled module")
+
+
 LEAK = {"EXECUTOR_TEST_MODE": "1", "EXECUTOR_TEST_LEAK_CURSOR": "1"}
 
 
@@ -348,6 +392,9 @@ def main() -> int:
         if args.part == "migrate":
             results.append(run_case(f"bundle cp{py} v1->v2 migrate + serve",
                                     lambda py=py: migrate_case(work, py, pyz)))
+            if py == args.py[-1]:
+                results.append(run_case(f"bundle cp{py} first-launch lock, waiter, kill",
+                                        lambda py=py: unpack_case(work, py, pyz)))
         else:
             results.append(run_case(f"negative cp{py} leaked cursor, GC nudge on",
                                     lambda py=py: leak_with_nudge_case(work, py, pyz)))
