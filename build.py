@@ -321,14 +321,70 @@ def top_level_names(lazy: dict[str, bytes]) -> list[str]:
     return sorted(n for n in names if n.isidentifier())
 
 
+def local_pythons() -> dict[str, str]:
+    """version -> a CPython of that version on this machine ($BUILD_PYTHON_3_12, pyenv, PATH)."""
+    import glob
+
+    found = {}
+    pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    for version in PYTHONS:
+        candidates = [os.environ.get("BUILD_PYTHON_" + version.replace(".", "_"), "")]
+        candidates += sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"),
+                             reverse=True)
+        candidates.append(shutil.which(f"python{version}") or "")
+        if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+            candidates.append(sys.executable)
+        for c in candidates:
+            if c and ".pyenv/shims" not in c and os.access(c, os.X_OK):
+                found[version] = c
+                break
+    return found
+
+
+# Run by each local CPython: byte-code of the first part, so that the first launch need not
+# compile what it imports before READY. unchecked-hash: no timestamps, and nothing compares
+# it with the source (which never changes inside a bundle); co_filename is relative.
+COMPILE = r"""
+import json, marshal, sys, importlib.util
+members = json.loads(sys.stdin.read())
+out = {}
+for name, source in members.items():
+    code = compile(source.encode("latin-1"), name, "exec", dont_inherit=True)
+    data = bytearray(importlib.util.MAGIC_NUMBER)
+    data += (3).to_bytes(4, "little")  # flags: hash-based, check_source=0 (unchecked)
+    data += importlib.util.source_hash(source.encode("latin-1"))
+    data += marshal.dumps(code)
+    out[name] = bytes(data).decode("latin-1")
+print(json.dumps(out))
+"""
+
+
+def bytecode(eager: dict[str, bytes]) -> tuple[dict[str, bytes], list[str]]:
+    """``__pycache__`` members for every supported CPython found here, and those versions."""
+    sources = {m: b.decode("latin-1") for m, b in eager.items() if m.endswith(".py")}
+    out: dict[str, bytes] = {}
+    versions = []
+    for version, python in local_pythons().items():
+        tag = "cpython-" + version.replace(".", "")
+        result = subprocess.run([python, "-c", COMPILE], input=json.dumps(sources),
+                                capture_output=True, text=True, check=True)
+        for member, data in json.loads(result.stdout).items():
+            folder, name = member.rsplit("/", 1)
+            out[f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc"] = data.encode("latin-1")
+        versions.append(version)
+    return out, versions
+
+
 def pack(platform: str, common: dict[str, bytes], overlays: dict[str, dict[str, bytes]],
          own: dict[str, str], output: Path) -> None:
     info = bundle_info(platform, common, overlays)
     eager, lazy = split_eager(common, overlays, own)
     info["lazy_names"] = top_level_names(lazy)
+    compiled, info["bytecode_for"] = bytecode(eager)
     # The package reads its own copy (no build id: that is computed over the payload).
     eager["site-packages/executor_local/_bundle_info.json"] = (
         json.dumps(info, indent=1, sort_keys=True).encode() + b"\n")
+    eager.update(compiled)
     h = hashlib.sha256()
     for name, data in sorted({**eager, **{f"lazy/{k}": v for k, v in lazy.items()}}.items()):
         h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())

@@ -19,9 +19,10 @@ Why it cannot brick later launches:
   next launch that holds the lock (nobody else can be writing them then).
 - A launch that finds another one unpacking says so on stderr at once and waits at most
   ``$EXECUTOR_UNPACK_TIMEOUT`` seconds (default 120), then exits 12 with a message.
-- Byte-code is written lazily by Python itself, beside the sources, for each CPython that runs
-  the bundle (even when ``PYTHONDONTWRITEBYTECODE`` is set): no compile step at unpack time. On a
-  read-only root Python just skips writing it.
+- No compile step at unpack time: the first part comes with the byte-code of every CPython the
+  build machine had (unpacked for the running one only); anything else is compiled by Python on
+  first import and written beside the source, for each CPython that runs the bundle (even when
+  ``PYTHONDONTWRITEBYTECODE`` is set). On a read-only root Python just skips writing it.
 """
 
 import errno
@@ -162,9 +163,12 @@ def unpack(archive, member, tmp):
         data = outer.read(member)  # stored: read at once (seeking inside a member is slow)
     with zipfile.ZipFile(io.BytesIO(data)) as inner:
         made = set()
+        mine = "." + sys.implementation.cache_tag + ".pyc"
         for info in inner.infolist():
             if info.is_dir():
                 continue
+            if info.filename.endswith(".pyc") and not info.filename.endswith(mine):
+                continue  # the byte-code of another CPython: it compiles its own
             dest = os.path.join(tmp, *info.filename.split("/"))
             parent = os.path.dirname(dest)
             if parent not in made:
