@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import bundle
 import migration
 import startup
 
@@ -29,6 +30,8 @@ def main() -> int:
     runs, sizes, mruns = (1, [0.2], 1) if args.quick else (7, [10, 50, 200], 3)
     start = startup.report(startup.measure(runs, not args.no_peer))
     print(start, flush=True)
+    bund = bundle.report(runs, None)
+    print(bund, flush=True)
     mig = migration.report(migration.measure(sizes, mruns, not args.no_peer))
     print(mig, flush=True)
     machine = (f"{platform.machine()}, {os.cpu_count()} cpu, Python "
@@ -40,7 +43,8 @@ def main() -> int:
     args.output.write_text(
         f"# Benchmark results\n\nMeasured {when} on {machine} by `python3 bench/run.py"
         f"{' --quick' if args.quick else ''}`. Medians; every baseline measured in the same "
-        f"run.\n\n## Start to READY\n\n{start}\n\n## Migration\n\n{mig}\n"
+        f"run.\n\n## Start to READY\n\n{start}\n\n## The bundle\n\n{bund}\n\n"
+        f"## Migration\n\n{mig}\n"
         + (f"\n{analysis}" if analysis else ""))
     print(f"wrote {args.output}")
     return 0
