@@ -7,6 +7,7 @@
   the process writes the marker and waits (up to 120 s) until ``<marker>.go`` exists, so a test
   can act at that instant (start a writer on data.db) and then let the migration go on. Several
   points, comma-separated, wait for ``<marker>.<point>.go`` each.
+- ``EXECUTOR_TEST_MODULES_AT_READY=<file>``: the modules imported at READY, written there.
 - ``EXECUTOR_TEST_LEAK_CURSOR=1``: just before the flip moves ``data.db``, leave a connection to it
   closed
   while an unfinished cursor lives in a reference cycle, as a library that releases handles
@@ -26,6 +27,16 @@ from executor_local import fs
 
 def active() -> bool:
     return os.environ.get("EXECUTOR_TEST_MODE") == "1"
+
+
+def dump_modules_at_ready() -> None:
+    """``EXECUTOR_TEST_MODULES_AT_READY=<file>``: write the names in ``sys.modules`` there just
+    before READY, so a test can prove that nothing compiled was imported before it."""
+    target = os.environ.get("EXECUTOR_TEST_MODULES_AT_READY")
+    if active() and target:
+        import sys
+
+        fs.write_atomic(target, "\n".join(sorted(sys.modules)).encode())
 
 
 def pause(point: str) -> None:

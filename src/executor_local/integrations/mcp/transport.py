@@ -230,7 +230,7 @@ async def _unwind(stack: contextlib.AsyncExitStack, exc: BaseException) -> Excep
             exc = ConnectError("the connection closed during the MCP handshake")
     if isinstance(exc, Exception):
         return exc
-    if isinstance(exc, BaseExceptionGroup):  # noqa: F821  (3.11+, the bundle's floor)
+    if isinstance(exc, BaseExceptionGroup):
         leaf = innermost(exc)
         if isinstance(leaf, Exception):
             return leaf
