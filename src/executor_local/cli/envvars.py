@@ -40,6 +40,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("EXECUTOR_MCP_SESSION_IDLE_S", "seconds an idle /mcp session is kept (default 86400)"),
     EnvVar("EXECUTOR_MCP_BROWSER_WAIT_S", "seconds resume waits for a browser approval in "
                                           "browser elicitation mode (default 241)"),
+    EnvVar("EXECUTOR_UNPACK_TIMEOUT", "seconds a first launch waits for another launch that is "
+                                      "unpacking the same bundle (default 120; then exit 12)"),
     EnvVar("XDG_DATA_HOME", "where the platform data dir and auth.json are on Linux"),
     EnvVar("SHIV_ROOT", "where the bundle unpacks itself (default ~/.shiv)"),
 )
