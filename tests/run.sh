@@ -19,7 +19,7 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/de
       >/dev/null; } || echo "tests/run.sh: could not install chromium; the browser tests will skip" >&2
 fi
 
-.venv/bin/ruff check src tests build.py bench
+.venv/bin/ruff check src tests build.py bench pyzboot
 .venv/bin/python build.py >/dev/null
 
 status=0

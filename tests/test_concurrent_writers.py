@@ -232,3 +232,86 @@ def test_a_write_between_the_flip_check_and_the_move_puts_the_set_back(
     assert dbcheck.is_stamped_v2(seed.db) and _keys(seed.db) == committed
     (backup,) = seed.layout.backups()
     assert _keys(backup) == committed
+
+
+# Connects (and reads) when told "open", commits 3 rows when told "write", quits at EOF.
+LATE_WRITER = r"""
+import sqlite3, sys
+conn = None
+for line in sys.stdin:
+    if line.strip() == "open":
+        conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0.05)
+        conn.execute("SELECT COUNT(*) FROM source").fetchall()
+        print("opened", flush=True)
+    elif line.strip() == "write":
+        try:
+            for i in range(3):
+                conn.execute("INSERT INTO blob(namespace, key, value) VALUES (?, ?, 'w')",
+                             (sys.argv[2] + "/writer", f"wl-{i}"))
+                print("ok", f"wl-{i}", flush=True)
+        except sqlite3.Error as exc:
+            print("err", exc, flush=True)
+        print("written", flush=True)
+"""
+
+
+@pytest.mark.parametrize("mode", ["wal", "rollback"])
+def test_a_connection_opened_before_the_move_that_writes_after_the_install(
+        tmp_path: Path, env: dict[str, str], mode: str) -> None:
+    """It holds the old data.db (now the backup) and writes into it once the v2 is in: the
+    v2 goes back out, the set back in, and the migration starts over (then: exit 4, it is
+    still connected; with it gone, the next launch migrates its rows)."""
+    seed = _seed(tmp_path, mode)
+    marker = tmp_path / "held-at"
+    child_env = {**pythonpath_env(env), "EXECUTOR_AUTH_FILE": str(seed.auth_path),
+                 "EXECUTOR_TEST_MODE": "1",
+                 "EXECUTOR_MIGRATION_HOLD_AT": "canonical-flushed,staging-installed",
+                 "EXECUTOR_MIGRATION_HOLD_FILE": str(marker)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "executor_local", "--data-dir", str(seed.data_dir), "migrate"],
+        env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    writer = subprocess.Popen([sys.executable, "-c", LATE_WRITER, str(seed.db), v1gen.SCOPE],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert writer.stdin is not None and writer.stdout is not None
+    lines: list[str] = []
+
+    def say(word: str, until: str) -> None:
+        writer.stdin.write(word + "\n")  # type: ignore[union-attr]
+        writer.stdin.flush()  # type: ignore[union-attr]
+        for line in writer.stdout:  # type: ignore[union-attr]
+            lines.append(line.strip())
+            if line.strip() == until:
+                return
+
+    def at(point: str) -> bool:
+        return marker.exists() and marker.read_text() == point
+
+    try:
+        wait_for(lambda: at("canonical-flushed") or child.poll() is not None, 60, "the check")
+        say("open", "opened")  # after the flip's check, before the move
+        Path(f"{marker}.canonical-flushed.go").touch()
+        wait_for(lambda: at("staging-installed") or child.poll() is not None, 60, "install")
+        assert child.poll() is None, child.communicate()
+        say("write", "written")  # into the old file, now the backup
+        Path(f"{marker}.staging-installed.go").touch()
+        _, err = child.communicate(timeout=120)
+    finally:
+        writer.stdin.close()
+        writer.wait(timeout=10)
+    committed = {line.split()[1] for line in lines if line.startswith("ok ")}
+    if not committed:
+        # SQLite itself refused the write: the file it had open was renamed (rollback mode:
+        # SQLITE_READONLY_DBMOVED). A visible failure for the writer is the other good outcome.
+        assert any(line.startswith("err ") for line in lines), lines
+        assert child.returncode == 0, err
+        assert dbcheck.is_stamped_v2(seed.db)
+        return
+    assert "taking it back out" in err, err
+    assert child.returncode == 4, err  # it is still connected when the migration starts over
+    assert seed.layout.backups() == [] and not dbcheck.is_stamped_v2(seed.db)
+    assert committed <= _keys(seed.db)  # nothing it was told is committed is only in a backup
+    again = _migrate(seed, env)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert dbcheck.is_stamped_v2(seed.db) and committed <= _keys(seed.db)

@@ -21,6 +21,9 @@ EXIT_LOCKED = 7
 EXIT_NO_SPACE = 8
 EXIT_PORT_IN_USE = 9
 EXIT_CANNOT_WRITE = 10
+# Raised by the bundle's bootstrap (pyzboot/), before any of this package can be imported.
+EXIT_OLD_PYTHON = 11
+EXIT_UNPACK = 12
 EXIT_PAUSED = 13  # a tool call waits for approval: `executor resume` settles it
 
 EXIT_CODES: dict[int, str] = {
@@ -36,6 +39,10 @@ EXIT_CODES: dict[int, str] = {
     EXIT_PORT_IN_USE: "the port is already in use by another program",
     EXIT_CANNOT_WRITE: "the data dir cannot be written safely (no permission, read-only, or a "
                        "disk I/O error): refused or rolled back, nothing half-done",
+    EXIT_OLD_PYTHON: "this Python is older than 3.11 (the bundle says which one it found)",
+    EXIT_UNPACK: "the bundle could not be unpacked: another launch kept unpacking it past "
+                 "$EXECUTOR_UNPACK_TIMEOUT (default 120 s), or no folder to unpack into is "
+                 "writable",
     EXIT_PAUSED: "the call waits for approval: approve in the browser or run the printed "
                  "`executor resume --execution-id ...`",
 }

@@ -93,10 +93,26 @@ def configure_logging(level: str) -> None:
     root.propagate = False
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``; with ``--verbose`` also the Python, the bundle's platform and whether its
+    compiled modules load (executor_local.selfcheck)."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"executor, version {__version__}")
+    if "--verbose" in sys.argv[1:]:
+        from executor_local import selfcheck
+
+        click.echo(selfcheck.render(selfcheck.check()))
+    ctx.exit()
+
+
 @click.group(cls=ExecutorGroup, epilog=EPILOG, invoke_without_command=True,
              no_args_is_help=False,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "-V", "--version", prog_name="executor")
+@click.option("-V", "--version", is_flag=True, is_eager=True, expose_value=False,
+              callback=_show_version, help="Show the version and exit.")
+@click.option("--verbose", is_flag=True, expose_value=False,
+              help="With --version: the Python, the bundle's platform, its compiled modules.")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False),
@@ -114,7 +130,7 @@ def configure_logging(level: str) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, envvar="EXECUTOR_JSON", show_envvar=True,
               help="Machine-readable output.")
-@click.option("--allow-foreign-owner", is_flag=True, expose_value=False,
+@click.option("--allow-foreign-owner", is_flag=True, expose_value=False, hidden=True,
               callback=lambda _c, _p, v: v and os.environ.update(EXECUTOR_ALLOW_FOREIGN_OWNER="1"),
               help="Use a data dir that belongs to another user (e.g. as root); files created "
                    "there belong to you.")

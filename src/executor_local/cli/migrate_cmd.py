@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import click
 
 from executor_local.cli.app import Context, json_option, pass_context
@@ -182,7 +184,7 @@ def _prune_permission(ctx: Context, layout):  # type: ignore[no-untyped-def]
 def _parse_date_ms(text: str) -> int:
     import re
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     match = re.fullmatch(r"(\d+)d", text.strip())
     if match:
@@ -193,5 +195,5 @@ def _parse_date_ms(text: str) -> int:
         raise click.BadParameter(f"{text!r} is not a date (2026-01-31, 2026-01-31T12:00 or 30d)",
                                  param_hint="--older-than") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from executor_local import fs
@@ -34,7 +34,7 @@ class Backup:
     size: int
 
     def to_json(self) -> dict[str, object]:
-        created = datetime.fromtimestamp(self.created_ms / 1000, tz=timezone.utc)
+        created = datetime.fromtimestamp(self.created_ms / 1000, tz=UTC)
         return {"name": self.name, "path": str(self.path), "kind": self.kind,
                 "created": created.isoformat(timespec="seconds"), "size": self.size}
 

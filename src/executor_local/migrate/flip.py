@@ -40,8 +40,14 @@ def complete_flip(journal_path: Path, journal: Journal) -> None:
             if journal.source_fingerprint is not None:
                 # Under the lock: nobody has it open, nobody wrote to it since the snapshot.
                 # What it holds after the checkpoint is what the moved set must still hold.
-                journal.flip_fingerprint = lock_check_and_checkpoint(
-                    canonical, journal.source_fingerprint)
+                accepted = [fp for fp in (journal.source_fingerprint, journal.flip_fingerprint)
+                            if fp is not None]
+
+                def record(checkpointed: dict) -> None:  # type: ignore[type-arg]
+                    journal.flip_fingerprint = checkpointed
+                    journal_io.write(journal_path, journal)
+
+                lock_check_and_checkpoint(canonical, accepted, record)
             else:
                 checkpoint_set(canonical)
             pause("canonical-flushed")
@@ -65,6 +71,8 @@ def complete_flip(journal_path: Path, journal: Journal) -> None:
         refuse_stray_sidecars(canonical)
         fs.replace(staging, canonical)
         fs.fsync_dir(canonical.parent)
+        pause("staging-installed")
+        _check_after_install(journal_path, journal, members)
         pause("staging-consumed")
     if journal.phase != "committed":
         # The v2 data.db is in place: now, and only now, its auth.json.
@@ -80,17 +88,40 @@ def _check_moved_set(journal_path: Path, journal: Journal, members: list[tuple[P
                      ) -> None:
     """A write that slipped in between the flip's check and the move is in the moved set: put
     the set back and start over, rather than install a v2 that lacks it."""
-    if journal.flip_fingerprint is None:
+    if journal.flip_fingerprint is None or _moved_set_intact(journal):
         return
+    log.warning("migrate: %s was written to while it was being moved aside; putting it back",
+                journal.source)
+    _put_back(journal_path, journal, members)
+
+
+def _check_after_install(journal_path: Path, journal: Journal,
+                         members: list[tuple[Path, Path]]) -> None:
+    """A program that opened the old data.db just before it moved may write into it (now the
+    backup) just after the v2 went in: take the v2 back out, put the set back, start over."""
+    canonical, staging = Path(journal.source), Path(journal.staging)
+    # Its WAL (or journal) would appear by name beside the new base, until it checkpoints.
+    strays = [p for p in [*fs.sqlite_set(canonical)[1:], _rollback_journal(canonical)]
+              if p.exists()]
+    if journal.flip_fingerprint is None or (_moved_set_intact(journal) and not strays):
+        return
+    log.warning("migrate: %s was written to while the v2 database went in; taking it back out",
+                journal.source)
+    fs.replace(canonical, staging)  # staging exists again: recovery redoes this check
+    fs.fsync_dir(canonical.parent)
+    _put_back(journal_path, journal, members)
+
+
+def _moved_set_intact(journal: Journal) -> bool:
     held: dict[str, int] = {}
     try:
         now = fingerprint(Path(journal.backup), held)
     finally:
         close_held(held)
-    if same_data(now, journal.flip_fingerprint):
-        return
-    log.warning("migrate: %s was written to while it was being moved aside; putting it back",
-                journal.source)
+    return same_data(now, journal.flip_fingerprint)
+
+
+def _put_back(journal_path: Path, journal: Journal, members: list[tuple[Path, Path]]) -> None:
     for member_src, member_dst in members:
         if member_dst.exists():
             fs.replace(member_dst, member_src)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -254,11 +254,14 @@ def fingerprint(db: Path, held: dict[str, int]) -> dict[str, Any]:
     return out
 
 
-def lock_check_and_checkpoint(db: Path, expected: dict[str, Any]) -> dict[str, Any]:
+def lock_check_and_checkpoint(db: Path, accepted: list[dict[str, Any]],
+                              record: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """The flip's check, under the exclusive lock: nobody has ``db`` open, it is exactly what
-    the snapshot copied (``SourceChanged`` otherwise); then checkpoint it and flush it so the
-    base alone holds all. Returns the fingerprint taken under the lock after the checkpoint:
-    a write that slips in after the lock is let go changes it (``flip._check_moved_set``).
+    the snapshot copied or what an earlier, interrupted flip checkpointed (one of ``accepted``;
+    ``SourceChanged`` otherwise); then checkpoint it, ``record`` its fingerprint while the lock
+    is still held (so a crash right after still rolls forward), and flush it so the base alone
+    holds all. Returns that fingerprint: a write that slips in after the lock is let go changes
+    it (``flip._check_moved_set``).
     """
     held: dict[str, int] = {}
     conn = connect(db, busy_timeout_ms=SNAPSHOT_BUSY_TIMEOUT_MS)
@@ -266,11 +269,12 @@ def lock_check_and_checkpoint(db: Path, expected: dict[str, Any]) -> dict[str, A
         _lock_exclusively(conn, db)
         conn.execute("ROLLBACK")
         now = fingerprint(db, held)
-        if not same_data(now, expected):
+        if not any(same_data(now, fp) for fp in accepted):
             raise SourceChanged(db)
         refuse_other_holders(db)
         checkpoint_truncate(conn, db)
         locked = fingerprint(db, held)
+        record(locked)
     finally:
         conn.close()
         close_held(held)
