@@ -140,9 +140,9 @@ def test_every_value_is_escaped(daemon, petstore) -> None:
 
 def test_the_console_from_the_bundle(pyz, env, data_dir) -> None:
     """Served by the shiv bundle: the static files come out of the package (importlib
-    resources inside the extraction), and a login link works."""
+    resources inside the extraction), and the bundle's ``executor web`` mints a working link."""
     import executor_local.server.web as web
-    from proc import Daemon
+    from proc import Daemon, run_cli
 
     source = Path(web.__file__).parent / "static"  # the files the bundle must carry
     with Daemon(pyz, ["--data-dir", str(data_dir), "daemon", "run", "--foreground", "--port",
@@ -152,12 +152,13 @@ def test_the_console_from_the_bundle(pyz, env, data_dir) -> None:
         for name in ("console.css", "console.js"):
             status, headers, text = request(port, f"/ui/static/{name}")
             assert status == 200 and text == (source / name).read_text(), name
-        status, _h, text = request(port, "/api/web/tickets", token=token, method="POST",
-                                   body=b"{}", headers={"Content-Type": "application/json"})
-        assert status == 200, text
-        link = json.loads(text)["url"]
+        done = run_cli(pyz, ["--data-dir", str(data_dir), "web", "--no-open", "/ui/policies"],
+                       env)
+        assert done.returncode == 0, done.stderr
+        link = done.stdout.strip()
         status, headers, _t = request(port, link.split(str(port), 1)[1])
-        assert status == 303
+        assert status == 303 and headers["location"] == "/ui/policies"
         cookie = headers["set-cookie"].split(";", 1)[0]
         status, _h, text = request(port, "/", headers={"Cookie": cookie})
         assert status == 200 and "<h1>Overview</h1>" in text and token not in text
+        assert request(port, "/", headers={"Cookie": cookie + "x"})[0] == 401
