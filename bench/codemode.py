@@ -139,6 +139,69 @@ async def measure(quick: bool) -> dict[str, object]:
     return out
 
 
+def measure_daemon(quick: bool) -> dict[str, object]:
+    """Through the real daemon (from the source tree) over HTTP, with the OpenAPI plugin and
+    the petstore upstream: one program making 100 calls against 100 ``POST /api/executions
+    {tool}`` requests (what a passthrough ``invoke`` costs, before MCP framing)."""
+    import tempfile
+
+    from catalog_util import Api, SourceDaemon
+    from upstreams.petstore import PetstoreServer
+
+    calls = 100
+    with tempfile.TemporaryDirectory() as tmp, PetstoreServer() as pets:
+        root = Path(tmp)
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(("EXECUTOR_", "XDG_"))}
+        env = {**keep, "HOME": str(root / "home"), "XDG_DATA_HOME": str(root / "xdg"),
+               "EXECUTOR_AUTH_FILE": str(root / "auth.json"),
+               "EXECUTOR_SECRET_PROVIDER": "file", "PYTHONDONTWRITEBYTECODE": "1"}
+        (root / "home").mkdir()
+        daemon = SourceDaemon(root / "data", env)
+        with daemon:
+            api = Api(daemon.wait_ready(), daemon.token)
+            api.post("/api/openapi/specs", {"spec": {"kind": "url", "url": pets.spec_url},
+                                            "slug": "pets"})
+            api.post("/api/connections", {"owner": "org", "integration": "pets",
+                                          "name": "main", "template": "apikey-0",
+                                          "value": pets.api_key})
+            def post(path: str, body: dict[str, object]) -> dict[str, object]:
+                import http.client
+
+                conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=300)
+                try:
+                    conn.request("POST", path, json.dumps(body),
+                                 {"Authorization": f"Bearer {api.token}",
+                                  "Content-Type": "application/json"})
+                    resp = conn.getresponse()
+                    return json.loads(resp.read())
+                finally:
+                    conn.close()
+
+            code = (f"let n = 0; for (let i = 0; i < {calls}; i++) {{ const r = await "
+                    "tools.pets.org.main.pets.showPetById({ petId: 1 + (i % 2) }); "
+                    "if (r.ok) n++; } return n;")
+            post("/api/executions", {"code": "return 1"})  # the first worker start
+            trivial, prog, single = [], [], []
+            for _ in range(10 if quick else 50):
+                t = time.perf_counter()
+                post("/api/executions", {"code": "return 1"})
+                trivial.append((time.perf_counter() - t) * 1000)
+            for _ in range(2 if quick else 5):
+                t = time.perf_counter()
+                out = post("/api/executions", {"code": code})
+                prog.append((time.perf_counter() - t) * 1000)
+                assert out["structured"]["result"] == calls, out
+                t = time.perf_counter()
+                for i in range(calls):
+                    got = post("/api/executions", {"tool": "pets.org.main.pets.showPetById",
+                                                       "args": {"petId": 1 + (i % 2)}})
+                    assert got["result"]["ok"], got
+                single.append((time.perf_counter() - t) * 1000)
+    return {"daemon_trivial_execute_ms_p50": round(p(trivial, 0.5), 1),
+            "daemon_one_program_100_calls_ms": round(statistics.median(prog), 1),
+            "daemon_100_single_calls_ms": round(statistics.median(single), 1)}
+
+
 def report(data: dict[str, object]) -> str:
     t = data["trivial_execute_ms"]
     h = data["hundred_calls_ms"]
@@ -158,6 +221,12 @@ def report(data: dict[str, object]) -> str:
         f"{h['hundred_direct_host_calls']} ms |",  # type: ignore[index]
         f"| 100 calls to an instant host in one program (sandbox cost only) | "
         f"{data['hundred_instant_calls_in_program_ms']} ms |",
+        f"| daemon: trivial `POST /api/executions {{code}}` p50 | "
+        f"{data.get('daemon_trivial_execute_ms_p50', '-')} ms |",
+        f"| daemon: one program making 100 calls | "
+        f"{data.get('daemon_one_program_100_calls_ms', '-')} ms |",
+        f"| daemon: 100 single `POST /api/executions {{tool}}` calls | "
+        f"{data.get('daemon_100_single_calls_ms', '-')} ms |",
         "",
         "RSS over executions (KiB; the worker is recycled every 200 runs):",
         "",
@@ -176,6 +245,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     data = asyncio.run(measure(args.quick))
+    data.update(measure_daemon(args.quick))
     print(json.dumps(data, indent=2) if args.json else report(data))
     return 0
 

@@ -10,9 +10,10 @@ import argparse
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+import bundle
 import migration
 import startup
 
@@ -29,18 +30,21 @@ def main() -> int:
     runs, sizes, mruns = (1, [0.2], 1) if args.quick else (7, [10, 50, 200], 3)
     start = startup.report(startup.measure(runs, not args.no_peer))
     print(start, flush=True)
+    bund = bundle.report(runs, None)
+    print(bund, flush=True)
     mig = migration.report(migration.measure(sizes, mruns, not args.no_peer))
     print(mig, flush=True)
     machine = (f"{platform.machine()}, {os.cpu_count()} cpu, Python "
                f"{platform.python_version()}, {platform.system()} {platform.release()}")
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     # The hand-written analysis at the end survives a re-run (to be re-checked against it).
     old = args.output.read_text() if args.output.exists() else ""
     analysis = old[old.find(ANALYSIS):] if ANALYSIS in old else ""
     args.output.write_text(
         f"# Benchmark results\n\nMeasured {when} on {machine} by `python3 bench/run.py"
         f"{' --quick' if args.quick else ''}`. Medians; every baseline measured in the same "
-        f"run.\n\n## Start to READY\n\n{start}\n\n## Migration\n\n{mig}\n"
+        f"run.\n\n## Start to READY\n\n{start}\n\n## The bundle\n\n{bund}\n\n"
+        f"## Migration\n\n{mig}\n"
         + (f"\n{analysis}" if analysis else ""))
     print(f"wrote {args.output}")
     return 0

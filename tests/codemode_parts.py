@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from executor_local.executions.sandbox.code_runner import CodeMode
 from executor_local.executions.sandbox.host import NeedsApproval
 
 
@@ -173,6 +174,15 @@ class PetstoreHost:
         return {"path": path, "name": name, "inputTypeScript": "{ petId?: number }",
                 "outputTypeScript": "unknown", "typeScriptDefinitions": ""}
 
-    async def connections(self) -> list[dict[str, Any]]:
+    async def connections(self, *, integration: str | None = None,
+                          owner: str | None = None) -> list[dict[str, Any]]:
         return [{"address": "tools.petstore.org.main", "integration": "petstore",
                  "owner": "org", "name": "main"}]
+
+
+def run(mode: CodeMode, code: str, **kw: Any) -> dict[str, Any]:
+    return asyncio.run(mode.run(code, execution_id="exec_test", **kw))
+
+
+def resume(mode: CodeMode, payload: Any, action: str) -> dict[str, Any]:
+    return asyncio.run(mode.resume(payload, action, None, execution_id="exec_test"))

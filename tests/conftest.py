@@ -20,7 +20,7 @@ def _inputs_digest() -> str:
     """A digest of everything the bundle is built from, to know when a built pyz is stale."""
     h = hashlib.sha256()
     files = [ROOT / "build.py", ROOT / "pyproject.toml", ROOT / "requirements.lock"]
-    files += sorted((ROOT / "src").rglob("*.py"))
+    files += sorted((ROOT / "src").rglob("*.py")) + sorted((ROOT / "pyzboot").glob("*.py"))
     for f in files:
         h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
@@ -45,6 +45,41 @@ def pyz() -> Path:
             )
             stamp.write_text(digest)
     return BUNDLE
+
+
+def built_bundle(platform: str) -> Path:
+    """``bundle/executor-<platform>.pyz`` (build.py --platform), rebuilt when its inputs
+    changed; serialised across workers like ``pyz``."""
+    import fcntl
+
+    target = ROOT / "bundle" / f"executor-{platform}.pyz"
+    stamp = target.with_name(target.name + ".inputs")
+    with open(ROOT / "bundle" / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        digest = _inputs_digest()
+        if not (target.exists() and stamp.exists() and stamp.read_text() == digest):
+            subprocess.run([sys.executable, str(ROOT / "build.py"), "--platform", platform],
+                           check=True, capture_output=True)
+            stamp.write_text(digest)
+    return target
+
+
+def find_python(version: str) -> str | None:
+    """A CPython ``version`` ("3.12") on this machine: ``$EXECUTOR_TEST_PYTHON_3_12``,
+    ``python3.12`` on PATH, or a pyenv install; None when there is none."""
+    import glob
+    import shutil
+
+    explicit = os.environ.get("EXECUTOR_TEST_PYTHON_" + version.replace(".", "_"))
+    if explicit:
+        return explicit
+    pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    for path in sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"),
+                       reverse=True):
+        if os.access(path, os.X_OK):
+            return path
+    found = shutil.which(f"python{version}")
+    return found if found and ".pyenv/shims" not in found else None
 
 
 @pytest.fixture(scope="session")

@@ -40,13 +40,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+# EXECUTOR_FIXTURES points at a fixtures folder elsewhere (a worktree has no ../shared).
+FIXTURES = Path(os.environ.get("EXECUTOR_FIXTURES") or SHARED / "fixtures")
 V1_ROOT = FIXTURES / "executor-1.4.7"
 REF_ROOT = FIXTURES / "executor-1.5.9-migrated"
 
 needs_fixtures = pytest.mark.skipif(
     not FIXTURES.is_dir(), reason=f"real Executor fixtures not present at {FIXTURES} "
-    f"(../shared is absent)"
+    f"(set EXECUTOR_FIXTURES to the fixtures folder)"
 )
 
 

@@ -12,7 +12,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
 
-.venv/bin/ruff check src tests build.py bench
+.venv/bin/ruff check src tests build.py bench pyzboot
 .venv/bin/python build.py >/dev/null
 
 status=0

@@ -82,6 +82,8 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=10)
+        if bus.stdout is not None:
+            bus.stdout.close()
 
 
 def _probe(works) -> bool:  # type: ignore[no-untyped-def]

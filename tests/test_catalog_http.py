@@ -170,15 +170,17 @@ def test_catalog_end_to_end(petstore: PetstoreServer, cat_env: dict[str, str], d
         assert "/api/tools/schema" in spec["paths"] and "/api/executions" in spec["paths"]
         status, page = api.call("GET", "/api/docs")
         assert status == 200 and "/api/connections" in page
-        # refresh re-lists; remove takes the tools away
+        # the secret is in the file provider only (0600), until its connection goes
+        secret = petstore.api_key
+        auth_file = Path(cat_env["EXECUTOR_AUTH_FILE"])
+        assert secret in auth_file.read_text() and (auth_file.stat().st_mode & 0o777) == 0o600
+        # refresh re-lists; remove takes the tools, the connection and its minted secret away
         assert api.post("/api/connections/org/pets/main/refresh", {})["toolCount"] == len(tools)
         assert api.call("DELETE", "/api/integrations/pets")[0] == 200
+        assert secret not in auth_file.read_text()
+        assert api.get("/api/providers/file/items") == []
         assert api.get("/api/tools") == [] and api.get("/api/search?query=pet")["total"] == 0
         assert daemon.terminate() == 0
-    # the secret is in the file provider only
-    secret = petstore.api_key
-    auth_file = Path(cat_env["EXECUTOR_AUTH_FILE"])
-    assert secret in auth_file.read_text() and (auth_file.stat().st_mode & 0o777) == 0o600
     logs = "".join(p.read_text(errors="replace") for p in (data_dir / "logs").rglob("*")
                    if p.is_file())
     db_bytes = b"".join(p.read_bytes() for p in data_dir.glob("data.db*"))
@@ -242,3 +244,130 @@ def test_migrated_data_served_from_any_cwd(cat_env: dict[str, str], tmp_path: Pa
         assert len(api.get("/api/connections")) == 5
         found = api.get("/api/search?query=books")
         assert found["items"][0]["integration"] == "library"
+
+
+def test_concurrent_resumes_join_and_expiry(petstore: PetstoreServer, cat_env: dict[str, str],
+                                            data_dir: Path) -> None:
+    import threading
+
+    daemon, api = start(data_dir, cat_env)
+    with daemon:
+        add_petstore(api, petstore)
+        paused = api.post("/api/executions", {"tool": "pets.org.main.pets.createPet",
+                                              "args": {"body": {"name": "Once"}}})
+        eid = paused["executionId"]
+        results: list = []
+        barrier = threading.Barrier(4)
+
+        def resume() -> None:
+            barrier.wait()
+            results.append(api.post(f"/api/executions/{eid}/resume", {"action": "accept"}))
+
+        threads = [threading.Thread(target=resume) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert len(results) == 4 and all(r == results[0] for r in results)
+        assert results[0]["result"]["ok"] is True
+        assert petstore.next_id == 4 and petstore.hits("/pets") == 1
+        # connection and integration CRUD
+        one = api.get("/api/connections/org/pets/main")
+        assert one["name"] == "main" and one["template"] == "apikey-0"
+        status, patched = api.call("PATCH", "/api/connections/org/pets/main",
+                                   {"identityLabel": "me@example.com"})
+        assert status == 200 and patched["identityLabel"] == "me@example.com"
+        status, patched = api.call("PATCH", "/api/integrations/pets",
+                                   {"description": "Pets, renamed"})
+        assert status == 200 and patched["description"] == "Pets, renamed"
+        status, err = api.call("GET", "/api/connections/org/pets/nope")
+        assert status == 404 and err["error"]["code"] == "connection_not_found"
+        status, err = api.call("DELETE", "/api/integrations/executor")
+        assert status == 409
+        assert api.call("DELETE", "/api/connections/org/pets/main")[0] == 200
+        assert api.get("/api/tools?integration=pets") == []
+        assert daemon.terminate() == 0
+    daemon, api = start(data_dir, {**cat_env, "EXECUTOR_PAUSE_TTL_S": "0"})
+    with daemon:
+        api.post("/api/connections", {"owner": "org", "integration": "pets", "name": "main",
+                                      "template": "apikey-0", "value": petstore.api_key})
+        paused = api.post("/api/executions", {"tool": "pets.org.main.pets.createPet",
+                                              "args": {"body": {"name": "Never"}}})
+        out = api.post(f"/api/executions/{paused['executionId']}/resume", {"action": "accept"})
+        assert out["result"]["error"]["code"] == "expired" and petstore.next_id == 4
+
+
+def test_connection_from_an_existing_item(petstore: PetstoreServer, cat_env: dict[str, str],
+                                          data_dir: Path) -> None:
+    import json
+
+    auth = Path(cat_env["EXECUTOR_AUTH_FILE"])
+    auth.parent.mkdir(parents=True, exist_ok=True)
+    auth.write_text(json.dumps({"secret_existing": petstore.api_key}))
+    auth.chmod(0o600)
+    daemon, api = start(data_dir, cat_env)
+    with daemon:
+        api.post("/api/openapi/specs", {"spec": {"kind": "url", "url": petstore.spec_url},
+                                        "slug": "pets"})
+        base = {"owner": "org", "integration": "pets", "template": "apikey-0"}
+        status, err = api.call("POST", "/api/connections", {
+            **base, "name": "a", "from": {"provider": "file", "id": "secret_missing"}})
+        assert status == 400 and err["error"]["code"] == "secret_not_found"
+        status, err = api.call("POST", "/api/connections", {
+            **base, "name": "a", "from": {"provider": "vault", "id": "secret_existing"}})
+        assert status == 404 and err["error"]["code"] == "provider_not_found"
+        conn = api.post("/api/connections", {
+            **base, "name": "a", "from": {"provider": "file", "id": "secret_existing"}})
+        assert conn["provider"] == "file"
+        out = api.post("/api/executions", {"tool": "pets.org.a.pets.listPets", "args": {}})
+        assert out["result"]["ok"] is True
+        assert json.loads(auth.read_text()) == {"secret_existing": petstore.api_key}
+        assert api.call("DELETE", "/api/connections/org/pets/a")[0] == 200
+        assert json.loads(auth.read_text()) == {"secret_existing": petstore.api_key}
+    for text in api.seen:
+        assert petstore.api_key not in text
+
+
+def test_migrated_openapi_tool_is_callable(cat_env: dict[str, str], tmp_path: Path) -> None:
+    """A migrated integration runs with no extra step: binding from plugin_storage, the secret
+    from the migrated auth.json; its upstream (the fixture's, long gone) is reported, not
+    raised, and the token stays out of the answer."""
+    data = tmp_path / "fixture"
+    shutil.copytree(FIXTURE / "data", data)
+    auth = tmp_path / "auth.json"
+    shutil.copy(FIXTURE / "auth.json", auth)
+    daemon, api = start(data, {**cat_env, "EXECUTOR_AUTH_FILE": str(auth)})
+    with daemon:
+        out = api.post("/api/executions", {
+            "tool": "tools.fixture_todos.org.todosBearerToken.todos.listTodos", "args": {}})
+        err = out["result"]["error"]
+        assert out["status"] == "completed" and out["result"]["ok"] is False
+        assert err["code"] in ("upstream_unreachable", "upstream_timeout") and err["retryable"]
+        paused = api.post("/api/executions", {
+            "tool": "fixture_todos.org.todosBearerToken.todos.createTodo",
+            "args": {"body": {"title": "x"}}})
+        assert paused["status"] == "paused"
+    for text in api.seen:
+        assert "todo_tok_abc" not in text
+
+
+def test_an_integration_without_auth_gets_the_main_connection(
+        petstore: PetstoreServer, cat_env: dict[str, str], data_dir: Path) -> None:
+    import json
+
+    spec = {"openapi": "3.1.0", "info": {"title": "Echo", "version": "1"},
+            "servers": [{"url": petstore.url}],
+            "paths": {"/echo": {"get": {"operationId": "echoBack", "tags": ["echo"],
+                                        "responses": {"200": {"description": "ok"}}}}}}
+    daemon, api = start(data_dir, cat_env)
+    with daemon:
+        out = api.post("/api/openapi/specs", {"spec": {"kind": "blob",
+                                                       "value": json.dumps(spec)},
+                                              "slug": "echo"})
+        assert out["toolCount"] == 1 and out["integration"]["connection"] == "echo.org.main"
+        (conn,) = api.get("/api/connections?integration=echo")
+        assert (conn["name"], conn["template"]) == ("main", "none")
+        (tool,) = api.get("/api/tools?integration=echo")
+        assert tool["address"] == "tools.echo.org.main.echo.echoBack"
+        out = api.post("/api/executions", {"tool": tool["address"], "args": {}})
+        assert out["result"]["ok"] is True and out["result"]["data"]["path"] == "/echo"

@@ -94,6 +94,9 @@ def test_add_connect_search_describe_call_pause_resume_and_policies(daemon_cli, 
 
     pets = json.loads(cli("call", "pets.org.main.pets.listPets", '{"limit": 1}').stdout)
     assert [p["name"] for p in pets] == ["Rex"]
+    tom = json.loads(cli("call", "pets.org.main.pets.showPetById", "@-",
+                         stdin='{"petId": 2}').stdout)
+    assert tom["name"] == "Tom"
     assert cli("call", "pets.org.main.failures.plainText").stdout == "just text\n"
     inventory = json.loads(cli("call", "tools.pets.org.store.store.getInventory").stdout)
     assert inventory == {"available": 1, "sold": 1}

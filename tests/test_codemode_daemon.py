@@ -46,7 +46,9 @@ COMBINE = """
     const path = items.find((i: { path: string }) => i.path.endsWith("showPetById"))!.path;
     const one = await tools[path]({ petId: list.data[1].id });
     console.log("seen", list.data.length);
-    return { names: list.data.map((p: any) => p.name), second: one.data.name, path };
+    const conns = await tools.executor.coreTools.connections.list({ integration: "pets" });
+    return { names: list.data.map((p: any) => p.name), second: one.data.name, path,
+             conn: conns.data.connections.map((c: any) => c.address) };
 """
 
 CREATE = """
@@ -64,7 +66,8 @@ def test_execute_over_http(petstore: PetstoreServer, cat_env: dict[str, str],
         out = api.post("/api/executions", {"code": COMBINE})
         assert out["status"] == "completed" and not out.get("isError"), out
         assert out["structured"]["result"] == {"names": ["Rex", "Tom"], "second": "Tom",
-                                               "path": "pets.org.main.pets.showPetById"}
+                                               "path": "pets.org.main.pets.showPetById",
+                                               "conn": ["tools.pets.org.main"]}
         assert out["structured"]["logs"] == ["seen 2"]
         assert "payload" not in out
         assert petstore.hits("/pets") == 1 and petstore.hits("/pets/2") == 1

@@ -79,7 +79,7 @@ def test_eight_simultaneous_launches_give_one_daemon(pyz: Path, env: dict[str, s
     assert _cli(pyz, data_dir, env, "daemon", "stop").returncode == 0
 
 
-def test_failed_start_prints_the_log_tail(pyz: Path, env: dict[str, str], data_dir: Path) -> None:
+def test_failed_start_says_the_error_once(pyz: Path, env: dict[str, str], data_dir: Path) -> None:
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
     holder.listen(1)
@@ -89,8 +89,8 @@ def test_failed_start_prints_the_log_tail(pyz: Path, env: dict[str, str], data_d
     finally:
         holder.close()
     assert failed.returncode == 9, failed.stderr
-    assert "address already in use" in failed.stderr
-    assert "--- the end of" in failed.stderr and "daemon.log" in failed.stderr
+    assert failed.stderr.count("address already in use") == 1, failed.stderr  # issue 10 F
+    assert "daemon.log" in failed.stderr and "--port" in failed.stderr
     assert no_traceback(failed.stderr) and manifest(data_dir) is None
 
 

@@ -97,6 +97,16 @@ def test_tools_named_described_and_typed_like_executor(lib: Setup) -> None:
     assert lib.tools["mutation.deleteBook"].binding["operationString"] == (
         "mutation($id: ID!) { deleteBook(id: $id) }")
     assert books.binding["variableNames"] == ["limit", "genre"]
+    # Output: what the default selection returns; objects allow what a `select` adds.
+    assert lib.tools["query.book"].output_schema == {
+        "type": "object", "required": ["book"], "properties": {"book": {
+            "type": ["object", "null"], "additionalProperties": True, "properties": {
+                "id": {"type": "string"}, "title": {"type": "string"},
+                "year": {"type": ["integer", "null"]},
+                "genres": {"type": "array", "items": {"$ref": "#/$defs/Genre"}},
+                "review": {"type": ["string", "null"]}}}}}
+    assert lib.tools["mutation.deleteBook"].output_schema["properties"] == {
+        "deleteBook": {"type": "boolean"}}
 
 
 def test_query_with_arguments(lib: Setup) -> None:
@@ -366,3 +376,31 @@ def test_query_placed_key_and_static_headers() -> None:
         assert sent["params"] == {"api_key": TOKEN, "v": "2"}
         assert sent["headers"]["x-client"] == "tests"
         assert server.requests[0]["params"] == {"api_key": TOKEN}  # introspection too
+
+
+def test_timeouts_retryable_for_queries_not_for_mutations(lib: Setup) -> None:
+    lib.server.delay_s = 1.5
+    quick = PluginEnv(blob=lib.blobs.get, timeout_s=0.2)
+    out = lib.call("query.authors", {}, env=quick)
+    assert out["error"]["code"] == "upstream_timeout" and out["error"]["retryable"] is True
+    out = lib.call("mutation.deleteBook", {"id": "b1"}, env=quick)
+    assert out["error"]["code"] == "upstream_timeout"
+    assert out["error"]["retryable"] is False  # it reached the server: it may have run
+    assert "may have run" in out["error"]["message"]
+    assert lib.server.queries()[-1].startswith("mutation(")
+
+
+def test_no_endpoint_is_a_clear_refusal(lib: Setup) -> None:
+    broken = Integration("library", "graphql", "", {**lib.integration.config, "endpoint": ""})
+    out = lib.call("query.authors", {}, integration=broken)
+    assert out["error"]["code"] == "invalid_config" and "no endpoint" in out["error"]["message"]
+
+
+def test_introspection_size_is_bounded() -> None:
+    from executor_local.integrations.graphql.introspect import introspect
+
+    with running() as server:
+        with pytest.raises(GraphqlSchemaError) as info:
+            asyncio.run(introspect(server.url, max_bytes=1000))
+        assert info.value.code == "response_too_large"
+        assert asyncio.run(introspect(server.url))["__schema"]["queryType"]["name"] == "Query"

@@ -68,6 +68,11 @@ class StandInCatalog:
             row["config"] = listing.config
         return listing
 
+    def integration(self, slug: str) -> dict[str, Any]:
+        if slug not in self.rows:
+            raise NotFoundError(f"no integration {slug!r}")
+        return {"slug": slug}
+
     def integration_config(self, slug: str) -> tuple[dict[str, Any], str]:
         if slug not in self.rows:
             raise NotFoundError(f"no integration {slug!r}")
@@ -136,8 +141,10 @@ def test_add_by_introspection_then_read_config(api: Api) -> None:
         "endpoint": api.server.url, "name": "Library GraphQL", "headers": {"X-Client": "tests"},
         "authenticationTemplate": []}
     assert api.get("/api/graphql/integrations/nope/config").json() is None
+    before = api.server.count
     again = api.post("/api/graphql/integrations", {"endpoint": api.server.url, "slug": "library"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "slug_taken"
+    assert api.server.count == before  # refused before introspecting
 
 
 def test_add_refusals_name_the_field_and_store_nothing(api: Api) -> None:
@@ -209,8 +216,8 @@ def test_cli_add_graphql_with_secret_header_from_stdin(tmp_path: Path) -> None:
         _fake_daemon(data_dir, origin)
         result = CliRunner().invoke(cli, [
             "--data-dir", str(data_dir), "--json", "integrations", "add-graphql", server.url,
-            "--slug", "library", "--header", "Authorization:Bearer ", "--connection", "main"],
-            input=f"{SECRET}\n")
+            "--slug", "library", "--header", "Authorization:Bearer ", "--connection", "main",
+            "--value-stdin"], input=f"{SECRET}\n")
         assert result.exit_code == 0, result.output
         out = json.loads(result.stdout)
         assert out["integration"]["slug"] == "library"
@@ -236,19 +243,24 @@ def test_cli_add_graphql_schema_file_and_refusals(tmp_path: Path) -> None:
         base = ["--data-dir", str(data_dir), "integrations", "add-graphql", server.url]
         runner = CliRunner()
         result = runner.invoke(cli, [*base, "--slug", "lib"])
-        assert result.exit_code == 1 and "introspection has been disabled" in result.output
+        assert result.exit_code == 1
+        assert "introspection has been disabled" in str(result.exception)
+        assert catalog.rows == {}
         schema = tmp_path / "library.graphql"
         schema.write_text(SDL)
         result = runner.invoke(cli, [*base, "--slug", "lib", "--schema-file", str(schema)])
         assert result.exit_code == 0, result.output
-        assert "Added GraphQL integration lib (6 tools)" in result.output
-        result = runner.invoke(cli, [*base, "--header", "Bad Header"])
-        assert result.exit_code == 2 and "not a valid HTTP header name" in result.output
-        result = runner.invoke(cli, [*base, "--connection", "main"])
-        assert result.exit_code == 2 and "--connection needs" in result.output
-    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "none"), "integrations",
-                                      "add-graphql", "http://127.0.0.1:1/graphql"])
-    assert result.exit_code == 3 and "no daemon is running" in result.output
+        assert "Added lib (6 tools)" in result.output
+        for args, words in [
+            (["--header", "Bad Header"], "not a valid HTTP header name"),
+            (["--connection", "main"], "--connection needs"),
+            (["--value-stdin"], "go with --connection"),
+            (["--static-header", "X-A"], "must be NAME=VALUE"),
+            (["--header", "X-Key", "--connection", "c"], "no secret given"),
+        ]:
+            result = runner.invoke(cli, [*base, *args])
+            assert result.exit_code == 2 and words in result.output, (args, result.output)
+        assert list(catalog.rows) == ["lib"]
 
 
 def test_routes_module_imports_nothing_heavy() -> None:

@@ -21,9 +21,8 @@ pytest.importorskip("executor_local.integrations.openapi",
 pytest.importorskip("upstreams.petstore", reason="the petstore upstream is not here yet")
 pytest.importorskip("catalog_util", reason="the catalog test helpers are not here yet")
 from catalog_util import Api, SourceDaemon
-from upstreams.petstore import PetstoreServer
-
 from mcp_util import bridge, client
+from upstreams.petstore import PetstoreServer
 
 CREATE = "pets.org.main.pets.createPet"
 LIST = "pets.org.main.pets.listPets"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 import pytest
-from click.testing import CliRunner
 
-from executor_local.cli.app import cli
 from executor_local.cli.mcp_cmd import build_request, variables_for
 
 
@@ -35,11 +33,3 @@ def test_url_and_command_together_is_a_usage_error() -> None:
     with pytest.raises(click.UsageError):
         build_request("http://x/mcp", "srv", headers=(), queries=(), transport="auto",
                       args=(), envs=(), cwd=None, slug=None, name=None)
-
-
-def test_without_a_daemon_it_says_so(tmp_path) -> None:
-    runner = CliRunner()
-    result = runner.invoke(cli, ["--data-dir", str(tmp_path), "integrations", "add-mcp",
-                                 "--command", "python", "--arg", "--stdio"],
-                           standalone_mode=False, catch_exceptions=True)
-    assert type(result.exception).__name__ == "DaemonNotRunning"

@@ -39,6 +39,15 @@ def start(data_dir: Path, env: dict[str, str]) -> tuple[Any, Any]:
     return daemon, Api(port, daemon.token)
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def call(api: Any, path: str, args: dict | None = None) -> dict:
     return api.post("/api/executions", {"tool": path, "args": args or {}})
 
@@ -58,6 +67,20 @@ def test_remote_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir:
                                                  "value": SECRET})
             assert probed["connected"] and probed["serverName"] == "test-upstream"
             assert probed["toolCount"] >= 8 and probed["slug"] == "test_upstream"
+
+            # bad input names the field and adds nothing
+            status, err = api.call("POST", "/api/mcp/servers", {"endpoint": upstream.url,
+                                                                "slug": "Bad Slug"})
+            assert status == 400 and "slug" in err["error"]["message"]
+            # without values a server that needs credentials is added unconnected
+            later = api.post("/api/mcp/servers", {"endpoint": upstream.url, "slug": "later",
+                                                  "secretHeaders": ["X-Upstream-Key"]},
+                             expect=201)
+            assert "connection" not in later and later["variables"] == ["token"]
+            conn = api.post("/api/connections", {"integration": "later", "name": "main",
+                                                 "value": SECRET})
+            assert conn["toolCount"] >= 8
+            api.call("DELETE", "/api/mcp/servers/later")
 
             added = api.post("/api/mcp/servers", {"endpoint": upstream.url, "slug": "up",
                                                   "secretHeaders": ["X-Upstream-Key"],
@@ -107,6 +130,15 @@ def test_remote_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir:
             assert call(api, "up.org.main.fresh_tool", {"text": "y"})["result"] == {
                 "ok": True, "data": {"result": "fresh_tool:y"}}
 
+            # a refresh that fails keeps the last good list (and says so)
+            upstream.state.fail_list = True
+            kept = api.post("/api/connections/org/up/main/refresh", {})
+            every = api.get("/api/tools?integration=up&includeBlocked=true")
+            assert kept["toolCount"] == len(every)
+            assert kept["warnings"] and "kept the last good list" in kept["warnings"][0]
+            assert "echo" in {t["name"] for t in api.get("/api/tools?integration=up")}
+            upstream.state.fail_list = False
+
             # one pooled upstream session served every call
             assert len(upstream.state.sessions) <= 3  # probe x2 + the pool
             assert api.call("DELETE", "/api/mcp/servers/up")[0] == 200
@@ -129,12 +161,28 @@ def test_stdio_mcp_server_through_the_daemon(cat_env: dict[str, str], data_dir: 
         assert added["variables"] == ["UPSTREAM_TOKEN"]
         digest = call(api, "local.org.main.env_digest", {"name": "UPSTREAM_TOKEN"})
         assert digest["result"]["data"]["result"] == hashlib.sha256(SECRET.encode()).hexdigest()
+        # code mode calls the same pooled server
+        program = """
+            const a = await tools.local.org.main.add({ a: 2, b: 40 });
+            const e = await tools.local.org.main.echo({ text: "from code" });
+            return { sum: a.data.result, echo: e.data.result };
+        """
+        ran = api.post("/api/executions", {"code": program})
+        assert ran["status"] == "completed" and not ran.get("isError"), ran
+        assert ran["structured"]["result"] == {"sum": 42, "echo": "from code"}
         pid = call(api, "local.org.main.stats")["result"]["data"]["pid"]
         os.kill(pid, signal.SIGKILL)
         again = call(api, "local.org.main.stats")
         if not again["result"]["ok"]:  # the kill landed under this call: the next one restarts
             again = call(api, "local.org.main.stats")
         assert again["result"]["ok"] and again["result"]["data"]["pid"] != pid
+        # a daemon killed outright leaves no stdio server behind (its stdin closes)
+        child = again["result"]["data"]["pid"]
+        daemon.proc.kill()
+        deadline = time.monotonic() + 20
+        while alive(child):
+            assert time.monotonic() < deadline, "the stdio server outlived the daemon"
+            time.sleep(0.05)
     assert SECRET not in "\n".join(daemon.stdout + daemon.stderr + api.seen)
 
 

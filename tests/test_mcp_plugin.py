@@ -527,3 +527,82 @@ def test_a_slow_tool_times_out_with_a_clear_error(upstream: HttpUpstream) -> Non
     assert slow["ok"] is False and slow["error"]["code"] == "upstream_timeout"
     assert slow["error"]["retryable"] is True
     assert after == {"ok": True, "data": {"result": "still here"}}
+
+
+def test_lists_in_use_fall_due_after_the_ttl(upstream: HttpUpstream) -> None:
+    now = [1000.0]
+    pool = SessionPool(tools_ttl=900.0, clock=lambda: now[0])
+    plugin = McpPlugin(pool)
+    integration = remote("up", upstream.url)
+    unused = remote("unused", upstream.url)
+
+    async def go() -> Any:
+        try:
+            await plugin.list_tools(integration, Credentials(), ENV)
+            await plugin.list_tools(unused, Credentials(), ENV)
+            await plugin.invoke(call(integration, "echo", {"text": "x"}), ENV)
+            fresh = pool.due_for_refresh()
+            now[0] += 901.0
+            return fresh, pool.due_for_refresh(), plugin.needs_refresh(integration,
+                                                                       Credentials())
+        finally:
+            await plugin.close()
+
+    fresh, due, needs = run(go())
+    assert fresh == [] and needs is True
+    assert due == [("up", "main")]  # only the list a call used; "unused" starts nothing
+
+
+def test_a_server_that_keeps_failing_is_retried_with_backoff() -> None:
+    import sys as _sys
+
+    plugin = McpPlugin()
+    integration = Integration(slug="flaky", plugin_id="mcp", description="", config={
+        "transport": "stdio", "command": _sys.executable,
+        "args": ["-c", "import sys; sys.stderr.write('no handshake today\\n'); sys.exit(1)"]})
+    quick = PluginEnv(blob=lambda _key: None, timeout_s=0.2)
+
+    async def go() -> Any:
+        try:
+            first = await plugin.invoke(call(integration, "echo", {"text": "x"}), ENV)
+            second = await plugin.invoke(call(integration, "echo", {"text": "x"}), ENV)
+            started = time.monotonic()
+            third = await plugin.invoke(call(integration, "echo", {"text": "x"}), quick)
+            return first, second, third, time.monotonic() - started
+        finally:
+            await plugin.close()
+
+    first, second, third, waited = run(go())
+    assert first["ok"] is False and "did not complete the handshake" in first["error"]["message"]
+    assert second["ok"] is False
+    # after two failures in a row the next start waits; a call that cannot wait is told so
+    assert "retrying in" in third["error"]["message"] and third["error"]["retryable"]
+    assert waited < 0.5
+
+
+def test_a_dropped_sse_stream_is_replaced_by_the_next_call() -> None:
+    first = serve_http()
+    plugin = McpPlugin()
+    integration = remote("sse", first.sse_url, remoteTransport="sse")
+    servers = [first]
+
+    async def go() -> Any:
+        try:
+            before = await plugin.invoke(call(integration, "echo", {"text": "a"}), ENV)
+            first.stop()
+            deadline = time.monotonic() + 15
+            while plugin.pool.stats()["sessions"] and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)  # the stream's end is seen without a call
+            ended = plugin.pool.stats()["sessions"] == 0
+            servers.append(serve_http(port=first.port))
+            after = await plugin.invoke(call(integration, "echo", {"text": "b"}), ENV)
+            return before, ended, after
+        finally:
+            await plugin.close()
+
+    try:
+        before, ended, after = run(go())
+    finally:
+        servers[-1].stop()
+    assert before["ok"] and ended
+    assert after == {"ok": True, "data": {"result": "b"}}

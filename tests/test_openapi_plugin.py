@@ -377,3 +377,101 @@ def test_ref_loops_end_with_a_warning_not_a_hang():
     assert any("cycle" in w for w in listing.warnings)
     assert listing.definitions["Node"]["properties"]["children"]["items"] == {
         "$ref": "#/$defs/Node"}
+
+
+def test_a_migrated_url_blob_that_does_not_answer_is_a_clear_envelope(tmp_path):
+    config, binding = _fixture_rows(tmp_path)
+    url = f"http://127.0.0.1:{_closed_port()}/openapi.json"
+    blobs = {f"spec/{config['specHash']}": url}
+    integration = Integration("petstore", "openapi", "Fixture Petstore", config)
+    creds = Credentials(method={"slug": "apiKey"}, values={"token": API_KEY})
+    call = ToolCall(integration, "petstoreApiKey", "pets.listPets", {}, binding, None, creds)
+    out = run(plugin.invoke(call, env_for(blobs)))
+    assert out["ok"] is False and out["error"]["code"] == "invalid_configuration"
+    assert f"Could not fetch the OpenAPI document from {url}" in out["error"]["message"]
+    assert out["error"]["retryable"] is True
+
+
+def test_request_bodies_of_every_declared_media_type(petstore):
+    added = Added(petstore.bodies_spec_url)
+    tool = added.tools["bodies.echoBody"]
+    props = tool.input_schema["properties"]
+    assert props["contentType"]["enum"] == ["application/x-www-form-urlencoded",
+                                            "multipart/form-data", "application/octet-stream",
+                                            "text/plain"]
+    assert tool.input_schema["anyOf"] == [{"required": ["body"]}, {"required": ["bodyBase64"]}]
+
+    def send(args: dict[str, Any]) -> dict[str, Any]:
+        out = added.call("bodies.echoBody", args, header=None)
+        assert out["ok"], out
+        return out["data"]
+
+    form = send({"body": {"name": "Rex Jr", "tags": ["a", "b"], "n": 2, "ok": True}})
+    assert form["contentType"] == "application/x-www-form-urlencoded"
+    assert form["text"] == "name=Rex%20Jr&tags=a%2Cb&n=2&ok=true"
+    multi = send({"contentType": "multipart/form-data",
+                  "body": {"meta": {"k": 1}, "note": "hi"}})
+    assert multi["contentType"].startswith("multipart/form-data; boundary=")
+    assert 'name="meta"' in multi["text"] and "Content-Type: application/json" in multi["text"]
+    assert '{"k":1}' in multi["text"] and 'name="note"' in multi["text"]
+    octets = send({"bodyBase64": "AAEC/w=="})
+    assert octets["contentType"] == "application/octet-stream" and octets["size"] == 4
+    text = send({"contentType": "text/plain", "body": "plain words"})
+    assert text == {"contentType": "text/plain", "text": "plain words", "size": 11}
+    bad = added.call("bodies.echoBody", {"bodyBase64": "not base64!"}, header=None)
+    assert bad["error"]["code"] == "invalid_arguments"
+    wrong = added.call("bodies.echoBody", {"contentType": "image/png", "body": "x"}, header=None)
+    assert wrong["error"]["code"] == "invalid_arguments" and "image/png" in wrong["error"][
+        "message"]
+
+
+def test_server_variables_and_choices_pick_the_base_url():
+    from executor_local.integrations.openapi.request import ArgumentProblem
+    from executor_local.integrations.openapi.servers import pick_base_url
+
+    servers = [{"url": "https://{region}.example.com/v1",
+                "variables": {"region": {"default": "eu", "enum": ["eu", "us"]}}},
+               {"url": "https://backup.example.com"}]
+    assert pick_base_url(None, servers, None) == "https://eu.example.com/v1"
+    assert pick_base_url(None, servers, {"variables": {"region": "us"}}) == (
+        "https://us.example.com/v1")
+    assert pick_base_url(None, servers, {"url": "https://backup.example.com"}) == (
+        "https://backup.example.com")
+    assert pick_base_url("http://override", servers, None) == "http://override"
+    with pytest.raises(ArgumentProblem, match="is not one of eu, us"):
+        pick_base_url(None, servers, {"variables": {"region": "mars"}})
+    with pytest.raises(ArgumentProblem, match="is not one of"):
+        pick_base_url(None, servers, {"url": "https://elsewhere"})
+
+
+def test_the_fixture_todos_spec_gives_exactly_the_tool_rows_executor_stored(tmp_path):
+    """Names, descriptions, schemas, $defs and bindings equal the 1.5.9 fixture's rows."""
+    _fixture_rows(tmp_path)  # copies the fixture database
+    conn = sqlite3.connect(tmp_path / "data.db")
+    try:
+        config = json.loads(conn.execute(
+            "SELECT config FROM integration WHERE slug = 'fixture_todos'").fetchone()[0])
+        text = conn.execute("SELECT value FROM blob WHERE key = ?",
+                            (f"spec/{config['specHash']}",)).fetchone()[0]
+        rows = conn.execute("SELECT name, description, input_schema, output_schema FROM tool "
+                            "WHERE integration = 'fixture_todos' ORDER BY name").fetchall()
+        defs = dict(conn.execute("SELECT name, schema FROM definition "
+                                 "WHERE integration = 'fixture_todos'").fetchall())
+        ops = {json.loads(d)["toolName"]: json.loads(d)["binding"] for (d,) in conn.execute(
+            "SELECT data FROM plugin_storage WHERE key LIKE 'fixture_todos.%'")}
+    finally:
+        conn.close()
+    integration = Integration("fixture_todos", "openapi", "Todos", config)
+    listing = run(plugin.list_tools(integration, Credentials(),
+                                    env_for({f"spec/{config['specHash']}": text})))
+    ours = [(t.name, t.description, t.input_schema, t.output_schema) for t in listing.tools]
+    theirs = [(n, d, json.loads(i) if i else None, json.loads(o) if o else None)
+              for n, d, i, o in rows]
+    assert ours == theirs
+    assert listing.definitions == {k: json.loads(v) for k, v in defs.items()}
+    for tool in listing.tools:
+        binding = dict(tool.binding)
+        if "requestBody" in binding:  # ours also lists every media type (Executor's `contents`)
+            binding["requestBody"] = {k: v for k, v in binding["requestBody"].items()
+                                      if k != "contents"}
+        assert binding == ops[tool.name]

@@ -1069,7 +1069,8 @@ def _large_source(
 # The real fixtures in ../shared (optional: tests skip when the folder is absent)
 # ------------------------------------------------------------------------------------------------
 
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+FIXTURES = Path(os.environ.get("EXECUTOR_FIXTURES")
+                or Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures")
 FIXTURE_CASES = ("empty", "openapi", "mixed", "wal-live")
 
 

@@ -21,13 +21,16 @@ EXIT_LOCKED = 7
 EXIT_NO_SPACE = 8
 EXIT_PORT_IN_USE = 9
 EXIT_CANNOT_WRITE = 10
+# Raised by the bundle's bootstrap (pyzboot/), before any of this package can be imported.
+EXIT_OLD_PYTHON = 11
+EXIT_UNPACK = 12
 EXIT_PAUSED = 13  # a tool call waits for approval: `executor resume` settles it
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
     EXIT_UNEXPECTED: "unexpected error (a bug: the message still names step, path and cause)",
     EXIT_USAGE: "usage error",
-    EXIT_NOT_RUNNING: "daemon not running (status/stop/call with nothing to reach)",
+    EXIT_NOT_RUNNING: "daemon not running (a command that needs it found none to reach)",
     EXIT_OWNED: "data dir owned by another live process",
     EXIT_TOO_NEW: "data too new or of an unknown shape: refused, nothing written",
     EXIT_CORRUPT: "data corrupt: refused, nothing written",
@@ -36,6 +39,10 @@ EXIT_CODES: dict[int, str] = {
     EXIT_PORT_IN_USE: "the port is already in use by another program",
     EXIT_CANNOT_WRITE: "the data dir cannot be written safely (no permission, read-only, or a "
                        "disk I/O error): refused or rolled back, nothing half-done",
+    EXIT_OLD_PYTHON: "this Python is older than 3.11 (the bundle says which one it found)",
+    EXIT_UNPACK: "the bundle could not be unpacked: another launch kept unpacking it past "
+                 "$EXECUTOR_UNPACK_TIMEOUT (default 120 s), or no folder to unpack into is "
+                 "writable",
     EXIT_PAUSED: "the call waits for approval: approve in the browser or run the printed "
                  "`executor resume --execution-id ...`",
 }
@@ -75,6 +82,13 @@ class UnexpectedError(ExecutorError):
 
     exit_code = EXIT_UNEXPECTED
     default_hint = "This is a bug. Run again with --log-level debug and report the output."
+
+
+class BadArgument(ExecutorError):
+    """A command was given something that does not exist (a backup name): a usage error."""
+
+    exit_code = EXIT_USAGE
+    default_hint = "Run the command with --help to see what it takes."
 
 
 class DaemonNotRunning(ExecutorError):

@@ -9,7 +9,8 @@ The schema is a small library, shaped like the one Executor 1.4.7 was pointed at
 - ``Query.explode`` always raises -> ``errors`` with ``data: null`` for that field;
 - ``introspection=False`` refuses ``__schema``/``__type`` (validation rule), as many
   production servers do;
-- ``token="..."`` answers 401 unless ``Authorization: Bearer <token>`` is sent.
+- ``token="..."`` answers 401 unless ``Authorization: Bearer <token>`` is sent;
+- ``delay_s`` answers late, after the request was recorded (it did reach the server).
 
 Every POST is recorded in ``server.requests`` (query, variables, headers), so a test can assert
 that nothing reached the upstream (a refused ``select``) or exactly what did.
@@ -95,6 +96,12 @@ class LibraryServer:
     broken_reviews: set[str] = field(default_factory=set)
     introspection: bool = True
     token: str | None = None
+    delay_s: float = 0.0  # answer this late (after recording the request): client timeouts
+    schema: Any = None  # the served GraphQLSchema; ``evolve`` swaps it
+
+    def evolve(self, extra_sdl: str) -> None:
+        """Serve the library schema plus ``extra_sdl`` from now on (a changed upstream)."""
+        self.schema = _build_schema(self, SDL + extra_sdl)
 
     @property
     def count(self) -> int:
@@ -104,10 +111,10 @@ class LibraryServer:
         return [r["query"] for r in self.requests]
 
 
-def _build_schema(server: LibraryServer) -> Any:
+def _build_schema(server: LibraryServer, sdl: str = SDL) -> Any:
     from graphql import build_schema
 
-    schema = build_schema(SDL)
+    schema = build_schema(sdl)
     authors, books = _seed()
     counter = {"n": len(books)}
 
@@ -168,7 +175,7 @@ def _app(server: LibraryServer) -> Any:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    schema = _build_schema(server)
+    server.schema = _build_schema(server)
 
     async def graphql_endpoint(request: Request) -> JSONResponse:
         raw = await request.body()
@@ -179,6 +186,8 @@ def _app(server: LibraryServer) -> Any:
         server.requests.append({"query": body.get("query"), "variables": body.get("variables"),
                                 "headers": dict(request.headers),
                                 "params": dict(request.query_params)})
+        if server.delay_s:
+            await asyncio.sleep(server.delay_s)
         if server.token is not None and (
                 request.headers.get("authorization") != f"Bearer {server.token}"):
             # Echoes what it got, as careless servers do: the client must not pass it on.
@@ -192,6 +201,7 @@ def _app(server: LibraryServer) -> Any:
         rules = list(specified_rules)
         if not server.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
+        schema = server.schema
         errors = validate(schema, document, rules)
         if errors:
             return JSONResponse({"errors": [e.formatted for e in errors]}, status_code=400)

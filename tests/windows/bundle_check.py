@@ -6,7 +6,7 @@ Run by a Linux python (tests/windows/run.sh does, after ``winpy.sh setup`` for e
     python3 tests/windows/bundle_check.py negative --py 3.12
 
 For each case it seeds a v1 data dir on Linux (tests/migration_env.py: v1gen + a live-WAL row),
-launches ``winpy.sh python executor-win_amd64.pyz --data-dir Z:\\... daemon run --foreground
+launches ``winpy.sh python executor-windows-amd64.pyz --data-dir Z:\\... daemon run --foreground
 --port 0``, reads stdout for ``EXECUTOR_READY:<port>``, GETs ``/api/health`` on 127.0.0.1 from
 Linux, stops the daemon with SIGINT (Wine delivers it to the Windows process as Ctrl-C, so it
 shuts down cleanly), and checks the files from Linux.
@@ -21,7 +21,7 @@ shuts down cleanly), and checks the files from Linux.
   no backup; a plain relaunch then completes the migration.
 
 One ``PASS``/``FAIL`` line per case; exit status 1 if any failed. Env: ``WIN_BUNDLE`` (default
-bundle/executor-win_amd64.pyz), ``WIN_PIP_REQS`` as for winpy.sh, ``KEEP_WORK=1`` keeps the
+bundle/executor-windows-amd64.pyz), ``WIN_PIP_REQS`` as for winpy.sh, ``KEEP_WORK=1`` keeps the
 temporary dirs (they are kept anyway when a case fails).
 """
 
@@ -76,7 +76,9 @@ def win_path(path: Path) -> str:
 
 def default_win_reqs() -> str:
     """What run.sh installs: pytest plus the pinned runtime dependencies."""
-    pins = re.findall(r"^([A-Za-z0-9_.-]+==\S+)", (ROOT / "requirements.lock").read_text(), re.M)
+    lines = [line for line in (ROOT / "requirements.lock").read_text().splitlines()
+             if "sys_platform == 'emscripten'" not in line]
+    pins = re.findall(r"^([A-Za-z0-9_.-]+==\S+)", "\n".join(lines), re.M)
     return " ".join(["pytest", *pins])
 
 
@@ -278,7 +280,67 @@ def run_case(label: str, fn) -> bool:  # type: ignore[no-untyped-def]
 def migrate_case(work: Path, py: str, pyz: Path) -> str:
     case = Case(work, f"migrate-{py}")
     served = case.serve_and_stop(case.launch(py, pyz))
-    return f"{served}; {case.assert_migrated()}"
+    return f"{served}; {case.assert_migrated()}; {compiled_check(case, py, pyz)}"
+
+
+def compiled_check(case: Case, py: str, pyz: Path) -> str:
+    """``--version --verbose`` under the Windows python: every compiled module it carries for
+    this CPython (pydantic-core, cryptography, pywin32, quickjs-ng, ...) imports."""
+    proc = subprocess.run(["bash", str(WINPY), "python", win_path(pyz), "--version", "--verbose"],
+                          env={**case.env, "WIN_PY": py}, stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=600)
+    out = proc.stdout.decode("utf-8", "replace")
+    check(proc.returncode == 0, f"--version --verbose exit {proc.returncode}:\n{out}"
+          f"{proc.stderr.decode('utf-8', 'replace')}")
+    check("bundle: for windows-amd64" in out and "this computer: windows-amd64" in out,
+          f"wrong platform report:\n{out}")
+    match = re.search(r"^ok: all (\d+) compiled modules load", out, re.M)
+    check(match is not None and "FAIL" not in out, f"compiled modules:\n{out}")
+    return f"all {match.group(1)} compiled modules import"  # type: ignore[union-attr]
+
+
+def unpack_case(work: Path, py: str, pyz: Path) -> str:
+    """The first-launch lock under Windows (msvcrt.locking): a launch that finds another one
+    unpacking says so and gives up with exit 12 past its bound; once the unpacking process is
+    killed (TerminateProcess) its lock is gone, and the next launch cleans up and unpacks."""
+    root = work / f"unpack-{py}"
+    marker = work / f"unpack-{py}.holding"
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
+    env = {**keep, "WIN_PIP_REQS": os.environ.get("WIN_PIP_REQS") or default_win_reqs(),
+           "SHIV_ROOT": win_path(root), "PYTHONIOENCODING": "utf-8", "WIN_PY": py}
+
+    def run(args: list[str], extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(WINPY), "python", win_path(pyz), *args],
+                              env={**env, **extra}, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=600)
+
+    holder = WinDaemon(py, pyz, ["--version"], {**env, "EXECUTOR_TEST_MODE": "1",
+                                                "EXECUTOR_TEST_UNPACK_PAUSE": win_path(marker)})
+    try:
+        end = time.monotonic() + READY_DEADLINE_S
+        while not marker.exists():
+            check(holder.proc.poll() is None, f"the holder exited {holder.proc.returncode}: "
+                                              f"{holder.stderr}")
+            check(time.monotonic() < end, "the holder never took the unpack lock")
+            time.sleep(0.1)  # polling for the marker file
+        waiter = run(["--version"], {"EXECUTOR_UNPACK_TIMEOUT": "3"})
+        check(waiter.returncode == 12, f"waiter exit {waiter.returncode} (want 12): "
+                                       f"{waiter.stderr}")
+        check("first start of this version: unpacking, waiting for pid" in waiter.stderr
+              and "gave up after 3 s" in waiter.stderr, f"waiter said: {waiter.stderr}")
+        exe = [p for p in descendants(holder.proc.pid) if _is_python_exe(p)]
+        check(bool(exe), "the holder's python.exe was not found")
+        os.kill(exe[0], signal.SIGKILL)
+        holder.wait(60)
+    finally:
+        holder.kill()
+    after = run(["--version", "--verbose"], {})
+    check(after.returncode == 0 and "ok: all" in after.stdout,
+          f"after the kill: exit {after.returncode}\n{after.stdout}{after.stderr}")
+    left = [p.name for p in [*root.glob(".*.tmp-*"), *root.glob("*/.*.tmp-*")]]
+    check(not left, f"half-unpacked folders left: {left}")
+    return ("waiter said so and exited 12 after 3 s; holder killed; next launch unpacked, "
+            "cleaned up and loaded every compiled module")
 
 
 LEAK = {"EXECUTOR_TEST_MODE": "1", "EXECUTOR_TEST_LEAK_CURSOR": "1"}
@@ -322,7 +384,7 @@ def main() -> int:
     parser.add_argument("--py", action="append", required=True,
                         choices=["3.11", "3.12", "3.13"], help="Windows CPython version(s)")
     args = parser.parse_args()
-    pyz = Path(os.environ.get("WIN_BUNDLE") or ROOT / "bundle" / "executor-win_amd64.pyz")
+    pyz = Path(os.environ.get("WIN_BUNDLE") or ROOT / "bundle" / "executor-windows-amd64.pyz")
     if not pyz.is_file():
         print(f"FAIL  {args.part}: no bundle at {pyz} (python3 build.py --platform win_amd64)")
         return 1
@@ -332,6 +394,9 @@ def main() -> int:
         if args.part == "migrate":
             results.append(run_case(f"bundle cp{py} v1->v2 migrate + serve",
                                     lambda py=py: migrate_case(work, py, pyz)))
+            if py == args.py[-1]:
+                results.append(run_case(f"bundle cp{py} first-launch lock, waiter, kill",
+                                        lambda py=py: unpack_case(work, py, pyz)))
         else:
             results.append(run_case(f"negative cp{py} leaked cursor, GC nudge on",
                                     lambda py=py: leak_with_nudge_case(work, py, pyz)))

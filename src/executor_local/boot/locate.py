@@ -64,9 +64,10 @@ def ensure_data_dir(choice: DataDirChoice) -> DataDirChoice:
     the journal and every sibling file use, so two spellings of one dir collide on one lock."""
     fs.make_private_dir(choice.path)
     real = Path(os.path.realpath(choice.path))
-    from executor_local.migrate.preflight import check_dir_writable  # here: before the lock
+    from executor_local.migrate.preflight import check_dir_writable, check_owner  # before the lock
 
     check_dir_writable(real)  # a read-only dir is a clear refusal, not a failed lock file
+    check_owner(real)  # root on a user's dir would leave root-owned files the user cannot open
     return DataDirChoice(real, choice.source, choice.reason)
 
 

@@ -13,6 +13,7 @@ from executor_local.daemon.logfile import open_daemon_log
 from executor_local.daemon.server import StopSignals
 from executor_local.daemon.session import DaemonSession, open_session
 from executor_local.daemon.shiv_prune import start_pruning
+from executor_local.migrate import testhooks
 from executor_local.migrate.layout import Layout
 from executor_local.migrate.recover import recover
 from executor_local.migrate.run import MigrationResult, migrate_if_needed
@@ -79,6 +80,7 @@ def announce(session: DaemonSession) -> None:
     """Step 7: the desktop-shell contract, byte for byte, flushed at once; then, off the
     critical path, prune this program's old shiv extractions."""
     with step("announce"):
+        testhooks.dump_modules_at_ready()
         sys.stdout.write(f"EXECUTOR_READY:{session.port}\n")
         sys.stdout.flush()
         sys.stdout.write(f"Daemon ready on {session.origin}\n")

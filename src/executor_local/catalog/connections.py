@@ -20,7 +20,7 @@ from executor_local.integrations.base import Credentials, Listing
 from executor_local.store import tables
 from executor_local.store.ids import now_ms
 from executor_local.store.records import ConnectionRow, IntegrationRow
-from executor_local.store.rows import dumps, loads
+from executor_local.store.rows import dumps, loads, query_all
 
 if TYPE_CHECKING:
     from executor_local.catalog.service import Catalog
@@ -33,7 +33,10 @@ class ConnectionNotFound(NotFound):
 
 
 def method_variables(method: dict[str, Any] | None) -> list[str]:
-    """The secret variables an auth method needs (placements without a literal)."""
+    """The secret variables an auth method needs (placements without a literal; an MCP
+    ``stdio_env`` method names its environment variables in ``vars``, as Executor's does)."""
+    if (method or {}).get("kind") == "stdio_env":
+        return [v for v in dict.fromkeys((method or {}).get("vars") or []) if isinstance(v, str)]
     out: list[str] = []
     for place in (method or {}).get("placements") or []:
         if isinstance(place, dict) and place.get("literal") is None:
@@ -162,6 +165,10 @@ class ConnectionsMixin:
                                         identity_label=payload.get("identityLabel"))
             with self.db.write() as conn:
                 tables.insert(conn, [row])
+                for prov, item in minted:
+                    conn.execute('INSERT OR IGNORE INTO "executor_local_secret_item" '
+                                 "(provider, item_id, created_at) VALUES (?, ?, ?)",
+                                 (prov, item, now)).close()
                 listing_write.write_listing(
                     conn, self.index, tenant=self.tenant, owner=owner, integration=integ.slug,
                     plugin_id=integ.plugin_id, plugin=self.registry.get(integ.plugin_id),
@@ -243,8 +250,31 @@ class ConnectionsMixin:
             listing_write.drop_unused_bindings(conn, self.tenant, owner, integration,
                                                integ.plugin_id)
             self.index.mark(conn)
+        self.forget_minted([row])
         log.info("removed connection %s.%s.%s", integration, owner, name)
         return {"removed": True}
+
+    def forget_minted(self: Catalog, removed: list[ConnectionRow]) -> None:
+        """Delete the secret items we minted for these (removed) connections, unless another
+        connection still points at one; items a connection only referenced stay."""
+        wanted = {(r.provider, item) for r in removed
+                  for item in ((loads(r.item_ids) or {}).values()
+                               if isinstance(loads(r.item_ids), dict) else [])
+                  if isinstance(item, str)}
+        if not wanted:
+            return
+        with self.db.write() as conn:
+            in_use = {(c.provider, item) for c in tables.select(conn, ConnectionRow)
+                      for item in ((loads(c.item_ids) or {}).values()
+                                   if isinstance(loads(c.item_ids), dict) else [])}
+            minted = {(str(p), str(i)) for p, i in query_all(
+                conn, 'SELECT provider, item_id FROM "executor_local_secret_item"')}
+            gone = sorted((wanted & minted) - in_use)
+            for prov, item in gone:
+                conn.execute('DELETE FROM "executor_local_secret_item" WHERE provider = ? AND '
+                             "item_id = ?", (prov, item)).close()
+        for prov, item in gone:
+            self.secrets.forget(prov, item)
 
     async def refresh_connection(self: Catalog, owner: str, integration: str,
                                  name: str) -> dict[str, Any]:

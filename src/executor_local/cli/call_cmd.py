@@ -21,8 +21,10 @@ from executor_local.errors import EXIT_PAUSED, EXIT_UNEXPECTED
 
 
 def parse_input(arg: str) -> dict[str, Any]:
-    """``'{json}'`` or ``@file.json`` -> the arguments object."""
-    if arg.startswith("@"):
+    """``'{json}'``, ``@file.json`` or ``@-`` (stdin) -> the arguments object."""
+    if arg == "@-":
+        text, where = click.get_text_stream("stdin").read(), "stdin"
+    elif arg.startswith("@"):
         path = Path(arg[1:])
         try:
             text = path.read_text(encoding="utf-8")
@@ -85,6 +87,11 @@ def show_outcome(ctx: Context, api: Api, outcome: dict[str, Any]) -> None:
         click.echo(f"  {prefix} --action accept")
         click.echo(f"  {prefix} --action decline")
         raise SystemExit(EXIT_PAUSED)
+    if outcome.get("isError") is True and not ctx.as_json:  # a program that failed
+        structured = outcome.get("structured") or {}
+        click.echo(f"executor: error: {structured.get('error') or outcome.get('text')}",
+                   err=True)
+        raise SystemExit(EXIT_UNEXPECTED)
     result = outcome.get("result")
     if result is None and isinstance(outcome.get("structured"), dict):
         result = outcome["structured"].get("result", outcome["structured"])
@@ -139,8 +146,9 @@ def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.splitlines())
 
 
-def tool_paths(api: Api, query: str | None = None) -> list[dict[str, Any]]:
-    items = api.get("/tools", query=query)
+def tool_paths(api: Api, query: str | None = None, integration: str | None = None
+               ) -> list[dict[str, Any]]:
+    items = api.get("/tools", query=query, integration=integration)
     items = items.get("items", items.get("tools", [])) if isinstance(items, dict) else items
     out = []
     for item in items or []:
@@ -151,7 +159,10 @@ def tool_paths(api: Api, query: str | None = None) -> list[dict[str, Any]]:
 
 
 def help_for(ctx: Context, api: Api, prefix: str, match: str | None, limit: int) -> None:
-    items = tool_paths(api)
+    # One integration's tools when the prefix names one (a big catalog stays on the server).
+    items = tool_paths(api, integration=prefix.split(".", 1)[0]) if prefix else []
+    if not items:
+        items = tool_paths(api)
     paths = [i["path"] for i in items]
     if prefix in paths:
         view = api.get("/tools/schema", address=f"tools.{prefix}")
@@ -210,7 +221,7 @@ def help_for(ctx: Context, api: Api, prefix: str, match: str | None, limit: int)
 @pass_context
 def call(ctx: Context, args: tuple[str, ...], show_help: bool, match: str | None,
          limit: int) -> None:
-    """Call a tool: executor call <path> ['{json}' | @file.json].
+    """Call a tool: executor call <path> ['{json}' | @file.json | @-].
 
     The path is <integration>.<owner>.<connection>.<tool> (segments may be separated by
     spaces or dots; a leading 'tools.' is accepted). Exit 13 when the call waits for approval.

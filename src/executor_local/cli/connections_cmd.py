@@ -40,6 +40,9 @@ def _template(api: Api, integration: str, wanted: str | None) -> dict[str, Any]:
         return {"id": "none", "template": "none", "kind": "none"}
     if len(usable) == 1:
         return usable[0]
+    if not usable:
+        raise click.UsageError(f"{integration} offers only OAuth sign-in, which connections "
+                               "do not support yet")
     listed = "\n".join(f"  {m.get('id')}: {m.get('label')}" for m in methods)
     raise click.UsageError(f"{integration} has several auth methods; pick one with "
                            f"--template:\n{listed}")
@@ -83,7 +86,7 @@ def add(ctx: Context, integration: str, name: str, owner: str, template: str | N
     body: dict[str, Any] = {"owner": owner, "name": name, "integration": integration,
                             "template": method.get("template") or method.get("id")}
     if method.get("kind") != "none":
-        if method.get("kind") == "oauth":
+        if method.get("kind") in ("oauth", "oauth2"):
             raise click.UsageError(f"{method.get('id')} is an OAuth method; OAuth connections "
                                    "are not supported yet")
         variables = sorted({p.get("variable") or "token" for p in method.get("placements") or []

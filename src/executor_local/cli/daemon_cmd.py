@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from executor_local.cli.app import Context, pass_context
+from executor_local.cli.app import Context, json_option, pass_context
 from executor_local.errors import EXIT_NOT_RUNNING
 
 if TYPE_CHECKING:
@@ -37,19 +37,26 @@ def _serve_options(port_default: int | None, host_default: str | None) -> Callab
         for option in reversed([
             click.option("--port", type=click.IntRange(0, 65535), default=port_default,
                          show_default=port_default is not None,
+                         envvar="EXECUTOR_PORT" if port_default is not None else None,
+                         show_envvar=port_default is not None,
                          help="Port on 127.0.0.1; 0 picks a free one (the printed port is real)."),
             click.option("--hostname", default=host_default, show_default=host_default is not None,
+                         envvar=(["EXECUTOR_HOST", "EXECUTOR_HOSTNAME"]
+                                 if host_default is not None else None),
+                         show_envvar=host_default is not None,
                          help="Address to bind; a non-loopback one needs --allow-remote."),
             click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
                          help="Also accept this Host/Origin name (repeatable)."),
             click.option("--allow-remote", is_flag=True,
                          help="Allow a non-loopback --hostname (other machines can connect)."),
             click.option("--auth-token", envvar="EXECUTOR_AUTH_TOKEN", default=None,
-                         help="Bearer token for the API (also $EXECUTOR_AUTH_TOKEN); "
-                              "default: server-control/auth.json. Use --auth-token=T."),
+                         show_envvar=True,
+                         help="Bearer token for the API; default: server-control/auth.json. "
+                              "Use --auth-token=T."),
             click.option("--start-timeout", type=click.FloatRange(1), default=60.0,
                          show_default=True,
                          help="Background start: seconds to wait for the daemon to be ready."),
+            json_option,
         ]):
             f = option(f)
         return f
@@ -74,20 +81,20 @@ def run(ctx: Context, foreground: bool, port: int, hostname: str, allowed_hosts:
 
 
 @daemon.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_context
-def status(ctx: Context, as_json: bool) -> None:
+def status(ctx: Context) -> None:
     """Say whether a daemon serves the data dir (exit 3 when none does)."""
     from executor_local.daemon.status import inspect
 
     found = inspect(_data_dir(ctx))
-    ctx.as_json = ctx.as_json or as_json
     ctx.emit(found.to_json(), found.describe())
     if not found.running:
         raise SystemExit(EXIT_NOT_RUNNING)
 
 
 @daemon.command("stop")
+@json_option
 @click.option("--timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
               help="Seconds to wait for it to exit.")
 @pass_context
@@ -155,9 +162,11 @@ def _options(ctx: Context, port: int, hostname: str, allowed_hosts: tuple[str, .
 def _run_foreground(opts: DaemonOptions) -> int:
     from executor_local.boot.own import AlreadyRunning
     from executor_local.boot.sequence import boot_daemon
+    from executor_local.cli.touched import say_what_a_refusal_created
 
     try:
-        return boot_daemon(opts)
+        with say_what_a_refusal_created(opts.data_dir.path):
+            return boot_daemon(opts)
     except AlreadyRunning as attached:
         m = attached.manifest
         log.info("attached: the daemon is already running at %s (pid %d)", m.origin, m.pid)
@@ -185,7 +194,11 @@ def _start_background(ctx: Context, opts: DaemonOptions, allow_remote: bool,
 def _report(ctx: Context, started: Started) -> None:
     m = started.manifest
     payload = {"state": "attached" if started.attached else "started", "pid": m.pid,
-               "origin": m.origin, "port": m.port, "log": str(started.log_path)}
+               "origin": m.origin, "port": m.port, "log": str(started.log_path),
+               "notes": list(started.notes)}
+    if not ctx.as_json:
+        for note in started.notes:  # e.g. "migrated local Executor data to v2; ..."
+            click.echo(f"executor: {note}", err=True)
     if started.attached:
         text = f"Daemon already running at {m.origin}"
     else:

@@ -6,22 +6,23 @@ from dataclasses import asdict
 
 import click
 
-from executor_local.cli.app import Context, pass_context
+from executor_local.cli.app import Context, json_option, pass_context
 
 
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port to check (default: the running daemon's, else 4788).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_context
-def doctor(ctx: Context, port: int | None, as_json: bool) -> None:
+def doctor(ctx: Context, port: int | None) -> None:
     """Check the data dir, its owner, the manifest, the port, migration state, backups, free
-    space, open handles and old shiv extractions. Changes nothing."""
+    space, open handles, old shiv extractions, and whether this bundle fits this computer (its
+    platform, the Python, its compiled modules). Changes nothing."""
     from executor_local.daemon.doctor import diagnose, render
+    from executor_local.selfcheck import finding as bundle_finding
 
     choice = ctx.locate()
-    findings = diagnose(choice, port)
-    ctx.as_json = ctx.as_json or as_json
+    findings = [*diagnose(choice, port), bundle_finding()]
     payload = {"data_dir": findings[0].details.get("path"),
                "findings": [asdict(f) for f in findings]}
     ctx.emit(payload, render(findings))

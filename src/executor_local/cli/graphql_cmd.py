@@ -1,18 +1,21 @@
-"""``executor integrations add-graphql URL``: add a GraphQL API through the running daemon.
+"""``executor integrations add-graphql URL``: add a GraphQL API through the daemon's API.
 
 The schema comes from introspecting URL, or from ``--schema-file`` (SDL or introspection
 JSON) when the server switches introspection off. ``--header NAME[:PREFIX]`` declares a
-header whose value is a secret: it becomes an auth method of the integration, and with
-``--connection NAME`` the value is asked for (hidden prompt, or one line per value on stdin
-when stdin is not a terminal) and stored as that connection's secret by the daemon. A secret
-value is never taken from argv. ``--static-header 'NAME: value'`` adds a non-secret header
-kept in the config.
+header whose value is a secret: it becomes the integration's auth method, and with
+``--connection NAME`` the daemon stores the value as that connection's secret. The value is
+prompted without echo, or read with ``--value-stdin`` / ``--value-env VAR`` (as
+``connections add`` does), never taken from argv. ``--static-header NAME=VALUE`` adds a
+non-secret header kept in the config (as ``add-openapi --header`` does).
 
-Same call as ``POST /api/graphql/integrations`` (then ``POST /api/connections``).
+Same calls as ``POST /api/graphql/integrations`` then ``POST /api/connections``.
+``executor integrations refresh-graphql SLUG [--schema-file F]`` takes a changed schema in
+(``POST /api/graphql/integrations/:slug/refresh``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,74 +23,54 @@ from typing import Any
 import click
 
 from executor_local.cli.app import Context, pass_context
-
-
-def _api(ctx: Context) -> tuple[str, str]:
-    """The running daemon's origin and bearer (never printed), or exit 3."""
-    from executor_local.daemon.manifest import live_manifest
-    from executor_local.errors import EXIT_NOT_RUNNING
-
-    choice = ctx.locate()
-    manifest = live_manifest(Path(choice.path))
-    if manifest is None or not manifest.origin or not manifest.bearer:
-        click.echo(f"executor: no daemon is running for {choice.path}; start one with: "
-                   "executor daemon run", err=True)
-        sys.exit(EXIT_NOT_RUNNING)
-    return manifest.origin, manifest.bearer
-
-
-def _post(origin: str, bearer: str, path: str, body: dict[str, Any],
-          timeout_s: float = 120.0) -> tuple[int, Any]:
-    import httpx
-
-    try:
-        r = httpx.post(origin + path, json=body, timeout=timeout_s,
-                       headers={"Authorization": f"Bearer {bearer}"})
-    except httpx.HTTPError as exc:
-        click.echo(f"executor: cannot reach the daemon at {origin}: {type(exc).__name__}",
-                   err=True)
-        sys.exit(3)
-    try:
-        return r.status_code, r.json()
-    except ValueError:
-        return r.status_code, {"error": {"code": "invalid_response",
-                                         "message": r.text[:500] or f"HTTP {r.status_code}"}}
-
-
-def _fail(status: int, payload: Any, what: str) -> None:
-    err = payload.get("error") if isinstance(payload, dict) else None
-    err = err if isinstance(err, dict) else {"message": str(payload)}
-    click.echo(f"executor: {what} failed (HTTP {status}, {err.get('code', 'error')}): "
-               f"{err.get('message')}", err=True)
-    if err.get("hint"):
-        click.echo(f"  {err['hint']}", err=True)
-    sys.exit(2 if 400 <= status < 500 else 1)
+from executor_local.cli.client import connect, json_option, print_result, segment
 
 
 def _static_headers(values: tuple[str, ...]) -> dict[str, str]:
     out: dict[str, str] = {}
-    for spec in values:
-        name, sep, value = spec.partition(":")
+    for item in values:
+        name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise click.BadParameter(f"{spec!r} is not NAME: VALUE", param_hint="--static-header")
-        out[name.strip()] = value.strip()
+            raise click.UsageError(f"--static-header {item!r} must be NAME=VALUE")
+        out[name.strip()] = value
     return out
 
 
-def _secret_values(method: dict[str, Any]) -> dict[str, str]:
-    """Ask for each variable of the method: hidden prompt, or a line of stdin."""
-    values: dict[str, str] = {}
+def _variables(method: dict[str, Any]) -> list[tuple[str, str]]:
+    """(variable, header name) for each secret value the method places."""
+    out: list[tuple[str, str]] = []
     for place in method.get("placements") or []:
         var = place.get("variable") or "token"
-        if var in values:
-            continue
-        label = f"value for header {place['name']}"
-        if sys.stdin.isatty():
-            value = click.prompt(label, hide_input=True)
-        else:
+        if var not in [v for v, _ in out]:
+            out.append((var, place["name"]))
+    return out
+
+
+def _secret_values(method: dict[str, Any], value_stdin: bool,
+                   value_env: str | None) -> dict[str, str]:
+    """One value per variable: from $VAR, from stdin (a line each), or a hidden prompt."""
+    wanted = _variables(method)
+    if value_stdin and value_env:
+        raise click.UsageError("use one of --value-stdin and --value-env")
+    if value_env:
+        if len(wanted) > 1:
+            raise click.UsageError("--value-env holds one value, but the headers need "
+                                   f"{len(wanted)}: use --value-stdin (one line each)")
+        value = os.environ.get(value_env)
+        if value is None:
+            raise click.UsageError(f"the environment variable {value_env} is not set")
+        return {wanted[0][0]: value}
+    if not value_stdin and not sys.stdin.isatty():
+        raise click.UsageError("no secret given: use --value-stdin, --value-env NAME, or run "
+                               "in a terminal to be prompted")
+    values: dict[str, str] = {}
+    for var, header in wanted:
+        if value_stdin:
             value = sys.stdin.readline().rstrip("\r\n")
+        else:
+            value = click.prompt(f"Value for header {header}", hide_input=True, err=True)
         if not value:
-            raise click.UsageError(f"no {label} given (stdin was empty)")
+            raise click.UsageError(f"the value for header {header} is empty")
         values[var] = value
     return values
 
@@ -96,20 +79,26 @@ def _secret_values(method: dict[str, Any]) -> dict[str, str]:
 @click.argument("url")
 @click.option("--schema-file", type=click.Path(exists=True, dir_okay=False),
               help="SDL or introspection JSON, for servers that disable introspection.")
-@click.option("--slug", help="Catalog id (default: from the URL's host).")
+@click.option("--slug", help="The integration's name in tool paths (default: from the host).")
 @click.option("--name", help="Display name.")
 @click.option("--description", help="What agents read about this integration.")
 @click.option("--header", "headers", multiple=True, metavar="NAME[:PREFIX]",
-              help="A secret header filled from a connection, e.g. 'Authorization:Bearer '.")
-@click.option("--static-header", "static_headers", multiple=True, metavar="'NAME: VALUE'",
-              help="A non-secret header sent on every request (stored in the config).")
-@click.option("--connection", "connection",
-              help="Create this connection now; the header values are prompted (or read from "
-                   "stdin), never taken from argv.")
+              help="A secret header a connection fills, e.g. 'Authorization:Bearer ' "
+                   "(repeatable).")
+@click.option("--static-header", "static_headers", multiple=True, metavar="NAME=VALUE",
+              help="A static, non-secret header for every request (repeatable).")
+@click.option("--connection", "connection", metavar="NAME",
+              help="Also add this connection, holding the secret header values.")
+@click.option("--value-stdin", is_flag=True,
+              help="Read the secret values from stdin (one line per --header).")
+@click.option("--value-env", default=None, metavar="VAR",
+              help="Read the secret value from this environment variable.")
+@json_option
 @pass_context
 def add_graphql(ctx: Context, url: str, schema_file: str | None, slug: str | None,
                 name: str | None, description: str | None, headers: tuple[str, ...],
-                static_headers: tuple[str, ...], connection: str | None) -> None:
+                static_headers: tuple[str, ...], connection: str | None, value_stdin: bool,
+                value_env: str | None) -> None:
     """Add the GraphQL API at URL: its queries and mutations become tools."""
     from executor_local.integrations.graphql.add import GraphqlInputError, header_template
 
@@ -118,7 +107,9 @@ def add_graphql(ctx: Context, url: str, schema_file: str | None, slug: str | Non
     except GraphqlInputError as exc:
         raise click.BadParameter(str(exc), param_hint="--header") from None
     if connection and not template:
-        raise click.UsageError("--connection needs at least one --header whose value it holds")
+        raise click.UsageError("--connection needs a --header whose value it holds")
+    if (value_stdin or value_env) and not connection:
+        raise click.UsageError("--value-stdin/--value-env go with --connection")
     body: dict[str, Any] = {"endpoint": url, "authenticationTemplate": template}
     for key, value in (("slug", slug), ("name", name), ("description", description)):
         if value:
@@ -129,29 +120,49 @@ def add_graphql(ctx: Context, url: str, schema_file: str | None, slug: str | Non
         try:
             body["schema"] = Path(schema_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise click.BadParameter(f"cannot read {schema_file}: {exc}",
-                                     param_hint="--schema-file") from None
-    values = _secret_values(template[0]) if connection else {}
-    origin, bearer = _api(ctx)
-    status, added = _post(origin, bearer, "/api/graphql/integrations", body)
-    if status != 200:
-        _fail(status, added, "adding the integration")
+            raise click.UsageError(f"cannot read the schema file {schema_file}: {exc}") from None
+    values = _secret_values(template[0], value_stdin, value_env) if connection else {}
+    api = connect(ctx)
+    added = api.post("/graphql/integrations", body)
     result: dict[str, Any] = {"integration": added}
-    text = f"Added GraphQL integration {added['slug']} ({added.get('toolCount', 0)} tools)"
+    text = f"Added {added['slug']} ({added.get('toolCount', 0)} tools)"
     if connection:
-        status, conn = _post(origin, bearer, "/api/connections", {
-            "integration": added["slug"], "name": connection, "values": values})
-        if status != 200 and status != 201:
-            _fail(status, conn, f"creating connection {connection!r}")
+        conn = api.post("/connections", {"owner": "org", "integration": added["slug"],
+                                          "name": connection, "template": template[0]["slug"],
+                                          "values": values})
         result["connection"] = conn
         count = conn.get("toolCount") if isinstance(conn, dict) else None
-        text += f"\nConnection {connection} created" + (
+        text += f"\nAdded connection {added['slug']}.org.{connection}" + (
             f" ({count} tools)" if count is not None else "")
+        text += f"\nNext: executor call {added['slug']}.org.{connection} --help"
     elif template:
-        text += ("\nIts tools appear once a connection holds the header value (POST "
-                 f"/api/connections {{\"integration\": \"{added['slug']}\", \"name\", "
-                 "\"value\"})")
-    ctx.emit(result, text)
+        text += (f"\nNext: executor connections add {added['slug']}  (the header value; its "
+                 "tools come with it)")
+    else:
+        text += f"\nNext: executor call {added['slug']}.org.main --help"
+    print_result(ctx, result, text)
+
+
+@click.command("refresh-graphql")
+@click.argument("slug")
+@click.option("--schema-file", type=click.Path(exists=True, dir_okay=False),
+              help="Take the schema from this SDL or introspection JSON instead.")
+@json_option
+@pass_context
+def refresh_graphql(ctx: Context, slug: str, schema_file: str | None) -> None:
+    """Take SLUG's schema again (introspection, or --schema-file) and re-list its tools."""
+    body: dict[str, Any] = {}
+    if schema_file:
+        try:
+            body["schema"] = Path(schema_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.UsageError(f"cannot read the schema file {schema_file}: {exc}") from None
+    out = connect(ctx).post(f"/graphql/integrations/{segment(slug)}/refresh", body)
+    counts = ", ".join(f"{c['owner']}.{c['name']}: {c['toolCount']} tools"
+                       for c in out.get("connections") or [])
+    text = ("Schema changed" if out.get("changed") else "Schema unchanged") + (
+        f"; {counts}" if counts else "")
+    print_result(ctx, out, text)
 
 
 def register(cli: click.Group) -> None:
@@ -165,3 +176,4 @@ def register(cli: click.Group) -> None:
         group = integrations
         cli.add_command(group)
     group.add_command(add_graphql)
+    group.add_command(refresh_graphql)

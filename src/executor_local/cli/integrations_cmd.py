@@ -91,7 +91,8 @@ def remove(ctx: Context, slug: str) -> None:
 @json_option
 @pass_context
 def refresh(ctx: Context, slug: str) -> None:
-    """Fetch an OpenAPI spec again from its URL, and list the tools of each connection again."""
+    """Fetch an OpenAPI spec again from its URL (or introspect a GraphQL API again), and list
+    the tools of each connection again."""
     api = connect(ctx)
     info = api.get(f"/integrations/{segment(slug)}")
     if (info or {}).get("kind") == "openapi":
@@ -109,6 +110,13 @@ def refresh(ctx: Context, slug: str) -> None:
                       for c in out.get("connections") or []]
             print_result(ctx, out, "\n".join(lines))
             return
+    if (info or {}).get("kind") == "graphql":  # introspect again (a changed schema)
+        out = api.post(f"/graphql/integrations/{segment(slug)}/refresh")
+        lines = ["The schema changed" if out.get("changed") else "The schema is unchanged"]
+        lines += [f"{c['owner']}/{c['name']}: {c['toolCount']} tools"
+                  for c in out.get("connections") or []]
+        print_result(ctx, out, "\n".join(lines))
+        return
     conns = [c for c in api.get("/connections", integration=slug) or []
              if c.get("integration") == slug]
     results = []

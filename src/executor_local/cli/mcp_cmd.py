@@ -1,29 +1,21 @@
 """``executor integrations add-mcp``: add an MCP server (remote URL or local command).
 
-A thin shell over ``POST /api/mcp/servers`` on the running daemon. Secret values never go on
-argv: ``--header NAME``, ``--query NAME`` and ``--env NAME`` (without ``=``) name a secret whose
-value is asked for (hidden) or read from stdin, one line per secret, when stdin is not a
-terminal. ``NAME=VALUE`` gives a static, non-secret value that is stored in the config.
+A thin shell over ``POST /api/mcp/servers`` on the daemon (started when none runs). Secret
+values never go on argv: ``--header NAME``, ``--query NAME`` and ``--env NAME`` (without
+``=``) name a secret whose value is asked for (hidden) or read from stdin, one line per
+secret, when stdin is not a terminal. ``NAME=VALUE`` gives a static, non-secret value that is
+stored in the config.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
 from executor_local.cli.app import Context, pass_context
-from executor_local.errors import DaemonNotRunning, ExecutorError
-
-TIMEOUT_S = 120.0
-
-
-class ApiError(ExecutorError):
-    """The daemon refused the request; its code and message are shown as they came."""
-
-    default_hint = "Fix what the message names and run again; nothing was added."
+from executor_local.cli.client import connect, json_option, print_result
 
 
 def _split(items: tuple[str, ...], what: str) -> tuple[dict[str, str], list[str]]:
@@ -38,38 +30,6 @@ def _split(items: tuple[str, ...], what: str) -> tuple[dict[str, str], list[str]
         elif name not in secret:
             secret.append(name)
     return static, secret
-
-
-def _request(ctx: Context, method: str, path: str, payload: Any | None = None) -> Any:
-    """One call to the daemon's API with the manifest's bearer (stdlib only)."""
-    import urllib.error
-    import urllib.request
-
-    from executor_local.daemon.manifest import live_manifest
-
-    data_dir = ctx.locate().path
-    manifest = live_manifest(data_dir)
-    if manifest is None or not manifest.origin or not manifest.bearer:
-        raise DaemonNotRunning(f"no daemon serves {data_dir}")
-    request = urllib.request.Request(
-        manifest.origin + path, method=method,
-        data=None if payload is None else json.dumps(payload).encode(),
-        headers={"Authorization": f"Bearer {manifest.bearer}",
-                 "Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            return json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        try:
-            error = json.loads(exc.read()).get("error") or {}
-        except (ValueError, AttributeError):
-            error = {}
-        message = error.get("message") or f"the daemon answered HTTP {exc.code}"
-        raise ApiError(f"{message} [{error.get('code', exc.code)}]",
-                       hint=error.get("hint")) from None
-    except urllib.error.URLError as exc:
-        raise DaemonNotRunning(f"the daemon at {manifest.origin} did not answer: "
-                               f"{exc.reason}") from None
 
 
 def _read_secrets(variables: list[str], labels: dict[str, str]) -> dict[str, str]:
@@ -151,6 +111,7 @@ def variables_for(request: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
               default="auto", show_default=True, help="Remote transport.")
 @click.option("--slug", help="The integration's slug (default: from the server's name).")
 @click.option("--name", help="Display name / description.")
+@json_option
 @pass_context
 def add_mcp(ctx: Context, url: str | None, command: str | None, args: tuple[str, ...],
             envs: tuple[str, ...], cwd: str | None, headers: tuple[str, ...],
@@ -171,12 +132,13 @@ def add_mcp(ctx: Context, url: str | None, command: str | None, args: tuple[str,
         raise click.UsageError(str(exc)) from None
     if variables:
         request["values"] = _read_secrets(variables, labels)
-    out = _request(ctx, "POST", "/api/mcp/servers", request)
+    out = connect(ctx).post("/mcp/servers", request)
     tools = out.get("toolCount")
     if tools is None and isinstance(out.get("connection"), dict):
         tools = out["connection"].get("toolCount")
-    ctx.emit(out, f"added MCP server {out.get('slug')} ({tools if tools is not None else '?'} "
-                  "tools)")
+    slug = out.get("slug")
+    print_result(ctx, out, f"added MCP server {slug} ({tools if tools is not None else '?'} "
+                           f"tools)\nNext: executor tools search --namespace {slug}")
 
 
 def register(cli: click.Group) -> None:

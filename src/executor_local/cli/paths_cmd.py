@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from executor_local.cli.app import Context, pass_context
+from executor_local.cli.app import Context, json_option, pass_context
 
 
 def shiv_root() -> Path:
@@ -25,9 +25,9 @@ def current_extraction() -> Path | None:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_context
-def paths(ctx: Context, as_json: bool) -> None:
+def paths(ctx: Context) -> None:
     """Show the data dir, how it was chosen, the log dir and the shiv root."""
     choice = ctx.locate()
     extraction = current_extraction()
@@ -43,5 +43,4 @@ def paths(ctx: Context, as_json: bool) -> None:
     }
     width = max(len(k) for k in payload)
     text = "\n".join(f"{k.replace('_', ' '):<{width}}  {v}" for k, v in payload.items())
-    ctx.as_json = ctx.as_json or as_json
     ctx.emit(payload, text)

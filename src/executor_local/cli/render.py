@@ -82,3 +82,17 @@ def render_json(exc: BaseException) -> str:
     if isinstance(root, OSError):
         body.update(errno=root.errno, winerror=getattr(root, "winerror", None))
     return json.dumps({"error": body})
+
+
+def render_usage_json(exc: Exception, exit_code: int) -> str:
+    """A click usage error (bad option, unknown command) in the ``{"error": ...}`` form."""
+    ctx = getattr(exc, "ctx", None)
+    body: dict[str, object] = {
+        "type": type(exc).__name__,
+        "message": exc.format_message() if hasattr(exc, "format_message") else str(exc),
+        "exit_code": exit_code,
+        "usage": ctx.get_usage() if ctx is not None else None,
+        "hint": (f"Run '{ctx.command_path} --help'." if ctx is not None
+                 else "Run 'executor --help'."),
+    }
+    return json.dumps({"error": body})

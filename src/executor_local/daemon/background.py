@@ -64,6 +64,14 @@ class Started:
     manifest: Manifest
     attached: bool  # True: a daemon was already running, we started none
     log_path: Path
+    notes: tuple[str, ...] = ()  # what the child said the person must know (it migrated...)
+
+
+def boot_notes(log_text: str, pid: int) -> tuple[str, ...]:
+    """The warnings the child's boot steps logged (migrated, recovered, migration warnings):
+    a foreground run prints them on stderr; a background start repeats them on the terminal."""
+    marker = f" pid {pid} WARNING executor.boot: "
+    return tuple(line.split(marker, 1)[1] for line in log_text.splitlines() if marker in line)
 
 
 def start_in_background(opts: DaemonOptions, *, allow_remote: bool = False,
@@ -152,7 +160,8 @@ def _spawn_and_wait(data_dir: Path, opts: DaemonOptions, allow_remote: bool, log
     while True:
         running = _running(data_dir)
         if running is not None:
-            return Started(running, running.pid != child.pid, log_path)
+            notes = boot_notes(tail(log_path, lines=200, since=offset), child.pid)
+            return Started(running, running.pid != child.pid, log_path, notes)
         code = child.poll()
         if code is not None:
             running = _running(data_dir)
@@ -175,13 +184,20 @@ def _exited(data_dir: Path, code: int, log_path: Path, log_tail: str) -> Executo
         err: ExecutorError = owned_error(data_dir)
         err.log_path, err.log_tail = log_path, log_tail  # type: ignore[attr-defined]
         return err
-    reason = next((line.split("error:", 1)[1].strip() for line in reversed(log_tail.splitlines())
+    lines = log_tail.splitlines()
+    reason = next((line.split("error:", 1)[1].strip() for line in reversed(lines)
                    if "executor: error:" in line), None)
+    todo = next((line.split("what to do:", 1)[1].strip() for line in reversed(lines)
+                 if line.lstrip().startswith("what to do:")), None)
+    expected = code in EXIT_CODES and code not in (0, EXIT_UNEXPECTED)
     return DaemonStartFailed(
         f"the daemon exited with code {code} before it was ready"
         + (f": {reason}" if reason else ""),
-        exit_code=code if code in EXIT_CODES and code != 0 else EXIT_UNEXPECTED,
-        log_path=log_path, log_tail=log_tail)
+        exit_code=code if expected else EXIT_UNEXPECTED,
+        log_path=log_path,
+        # An error the child explained is said once, here; the log's end only for the others.
+        log_tail="" if expected and reason else log_tail,
+        hint=(f"{todo} (the daemon's log: {log_path})" if expected and todo else None))
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:

@@ -48,10 +48,13 @@ def diagnose(choice: DataDirChoice, port: int | None = None) -> list[Finding]:
     m, present = read_manifest(data_dir)
     live = m if m is not None and m.is_live() else None
     findings += [
+        _writable(data_dir),
+        _database(data_dir),
         _owner(data_dir, live),
         _manifest(data_dir, m, present, live),
         _port(port or (live.port if live and live.port else DEFAULT_PORT), live),
         _journal(data_dir),
+        _leftovers(data_dir),
         _backups(data_dir),
         _free_space(data_dir),
         _handles(data_dir, live),
@@ -72,6 +75,74 @@ def _data_dir(choice: DataDirChoice, real: Path) -> Finding:
         return Finding("data dir", "warning", f"{real} ({choice.reason}) is mode {mode:04o}: "
                        "other users can look inside", f"chmod 700 {real}", details)
     return Finding("data dir", "ok", f"{real} ({choice.reason}), mode {mode:04o}", None, details)
+
+
+def _writable(data_dir: Path) -> Finding:
+    """Can this user write the data dir: the mount, the permissions, the owner."""
+    from executor_local.migrate.preflight import (
+        check_dir_writable,
+        check_owner,
+        read_only_mount,
+    )
+
+    details: dict[str, Any] = {"read_only_file_system": read_only_mount(data_dir)}
+    for check in (check_dir_writable, check_owner):
+        try:
+            check(data_dir)
+        except ExecutorError as exc:
+            return Finding("writable", "problem", exc.message, exc.hint, details)
+    return Finding("writable", "ok", f"{data_dir} can be written by this user", None, details)
+
+
+def _database(data_dir: Path) -> Finding:
+    """A read-only ``PRAGMA quick_check`` of data.db (what `migrate` would refuse as corrupt)."""
+    import sqlite3
+
+    from executor_local.migrate.run import open_read_only
+    from executor_local.migrate.sqlite_files import query_one
+
+    db = data_dir / "data.db"
+    details: dict[str, Any] = {"path": str(db)}
+    if not db.exists():
+        return Finding("database", "ok", "no data.db yet (a fresh data dir)", None, details)
+    if not db.is_file():
+        return Finding("database", "problem", f"{db} is not a regular file",
+                       f"Move {db} out of {data_dir}.", details)
+    if db.stat().st_size == 0:
+        return Finding("database", "info", f"{db} is empty", None, details)
+    try:
+        conn = open_read_only(db)
+        try:
+            row = query_one(conn, "PRAGMA quick_check")
+        finally:
+            conn.close()
+        answer = str(row[0]) if row else "no answer"
+    except sqlite3.DatabaseError as exc:
+        answer = str(exc) or type(exc).__name__
+    details["quick_check"] = answer
+    if answer == "ok":
+        return Finding("database", "ok", f"{db} passes quick_check", None, details)
+    if "unable to open" in answer or "readonly" in answer:
+        return Finding("database", "info", f"{db} cannot be checked read-only here ({answer})",
+                       None, details)
+    return Finding("database", "problem", f"{db} is corrupt: {answer}",
+                   "Restore a backup ('executor backups list', then 'executor backups restore "
+                   f"NAME'), or move {db.name} aside to start fresh; migrate and the daemon "
+                   "refuse it (exit 6) and never change it.", details)
+
+
+def _leftovers(data_dir: Path) -> Finding:
+    """Files an interrupted run left: temp files of atomic writes, snapshot/staging sets."""
+    layout = Layout(data_dir)
+    found = [p.name for p in layout.temp_files()]
+    if not layout.journal.exists():
+        found += [p.name for p in layout.leftovers()]
+    details: dict[str, Any] = {"files": found}
+    if not found:
+        return Finding("leftovers", "ok", "no leftovers of interrupted runs", None, details)
+    return Finding("leftovers", "warning", f"left by an interrupted run: {', '.join(found)}",
+                   "The next `executor daemon run` (or `executor migrate`) removes them.",
+                   details)
 
 
 def _owner(data_dir: Path, live: Manifest | None) -> Finding:

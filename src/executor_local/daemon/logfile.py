@@ -14,6 +14,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from executor_local import fs
+from executor_local.daemon.limits import RepeatFilter, route_library_logs
 
 LOG_NAME = "daemon.log"
 MAX_BYTES = 1024 * 1024
@@ -28,7 +29,17 @@ def log_path(data_dir: Path) -> Path:
 
 
 class PrivateRotatingFileHandler(RotatingFileHandler):
-    """A ``RotatingFileHandler`` whose files are created 0600 and rotated by ``fs.replace``."""
+    """A ``RotatingFileHandler`` whose files are created 0600 and rotated by ``fs.replace``.
+
+    A record it cannot write (no descriptor left to reopen the file after a rotation, a full
+    disk) is dropped and counted, never printed to stderr: in a detached daemon stderr is this
+    very file, where nothing would rotate it.
+    """
+
+    dropped = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.dropped += 1
 
     def _open(self):  # type: ignore[no-untyped-def]
         fs.create_private_file(self.baseFilename)
@@ -57,6 +68,7 @@ def open_daemon_log(data_dir: Path) -> Path:
     handler = PrivateRotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
                                          encoding="utf-8")
     handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RepeatFilter())
     stderr_level = root.level
     for existing in root.handlers:
         existing.setLevel(max(existing.level, stderr_level))
@@ -66,6 +78,7 @@ def open_daemon_log(data_dir: Path) -> Path:
     handler.setLevel(min(stderr_level, logging.INFO))
     root.addHandler(handler)
     root.setLevel(min(stderr_level, logging.INFO))
+    route_library_logs(list(root.handlers))
     return path
 
 

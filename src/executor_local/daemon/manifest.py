@@ -66,7 +66,7 @@ class Manifest:
             state=STARTING,
             data_dir=str(data_dir),
             version=__version__,
-            started_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            started_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             kind=kind,
         )
 

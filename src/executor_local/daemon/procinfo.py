@@ -151,6 +151,36 @@ def port_listeners(port: int) -> list[int] | None:
     return sorted({pid for pid, target in _fd_targets() if target in inodes})
 
 
+def executor_data_dir(pid: int) -> str | None:
+    """The data dir an executor process owns: the folder of the ``data.db.owner-lock`` it
+    holds open (Linux); None when it holds none, or this OS cannot tell."""
+    if not HAS_PROC:
+        return None
+    with contextlib.suppress(OSError):
+        for fd in (PROC / str(pid) / "fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.endswith("/data.db.owner-lock"):
+                    return target[: -len("/data.db.owner-lock")]
+    return None
+
+
+def describe_port_holders(port: int) -> str | None:
+    """Who listens on ``port``: "executor pid 12 (data dir /x)" or "pid 12 (its command)"."""
+    pids = port_listeners(port)
+    if not pids:
+        return None
+    parts = []
+    for pid in pids:
+        data_dir = executor_data_dir(pid)
+        if data_dir is not None:
+            parts.append(f"another executor, pid {pid} (data dir {data_dir}; stop it with: "
+                         f"executor --data-dir {data_dir} daemon stop)")
+        else:
+            parts.append(f"pid {pid} ({command_line(pid) or 'unknown command'})")
+    return "; ".join(parts)
+
+
 def _fd_targets() -> list[tuple[int, str]]:
     """Every (pid, link target) of every fd we may read, our own process excluded."""
     me = os.getpid()

@@ -8,6 +8,7 @@ import signal
 import socket
 from typing import Any
 
+from executor_local.daemon.limits import BACKLOG, guarded_protocol, max_connections
 from executor_local.errors import ExecutorError, PortInUse
 
 log = logging.getLogger("executor.daemon")
@@ -24,15 +25,22 @@ def bind_socket(host: str, port: int) -> socket.socket:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
         else:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted sockets inherit it: without it a response written as headers then body
+        # waits for the client's delayed ACK (40 ms on Linux) on every keep-alive request.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
-        sock.listen(128)
+        sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
         if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or (
             getattr(exc, "winerror", None) == 10048
         ):
+            from executor_local.daemon.procinfo import describe_port_holders
+
+            who = describe_port_holders(port) if port else None
             raise PortInUse(
-                f"cannot listen on {host}:{port}: address already in use", cause=exc
+                f"cannot listen on {host}:{port}: address already in use"
+                + (f" by {who}" if who else ""), cause=exc
             ) from exc
         raise ExecutorError(f"cannot listen on {host}:{port}", cause=exc) from exc
     sock.set_inheritable(False)
@@ -67,9 +75,13 @@ def run_server(app: Any, sock: socket.socket, stops: StopSignals) -> None:
         return
     import uvicorn
 
+    cap = max_connections()
+    log.info("serving at most %d connections at once", cap)
     config = uvicorn.Config(
         app,
-        http="h11",
+        http=guarded_protocol(cap),
+        limit_concurrency=cap,
+        backlog=BACKLOG,
         ws="none",
         loop="asyncio",
         lifespan="on",  # the MCP SDK's session manager runs in it

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def our_extractions(root: Path) -> list[Path]:
     """Complete extractions of this program in ``root``, newest first.
 
     Recognised by content, not by name: the pyz may be renamed (``executor-1.2.pyz``). shiv
-    extracts into ``<name>.tmp`` and renames, so a finished one never ends in ``.tmp``.
+    extracted into ``<name>.tmp`` and our bootstrap into ``.<name>.tmp-<pid>``, each renamed
+    into place once complete, so a finished one never ends in ``.tmp`` nor starts with a dot.
     """
     found: list[tuple[float, Path]] = []
     try:
@@ -35,7 +37,7 @@ def our_extractions(root: Path) -> list[Path]:
     except OSError:
         return []
     for entry in entries:
-        if entry.name.endswith(".tmp") or entry.is_symlink():
+        if entry.name.endswith(".tmp") or entry.name.startswith(".") or entry.is_symlink():
             continue
         if (entry / "site-packages" / PACKAGE).is_dir():
             try:
@@ -81,8 +83,26 @@ def prune_old_extractions() -> list[Path]:
     return removed
 
 
+def unpack_compiled_libraries() -> None:
+    """Have the bundle's bootstrap unpack the part held back at the first launch (the compiled
+    libraries: MCP SDK, cryptography, JavaScript engine); a no-op when already done or when not
+    run from a bundle. Never raises."""
+    boot = sys.modules.get("_executor_pyz")
+    if boot is None:
+        return
+    try:
+        boot.ensure_later()
+    except BaseException as exc:  # the bootstrap has said why on stderr; serving goes on
+        log.info("shiv: could not unpack the compiled libraries: %r", exc)
+
+
+def after_ready() -> None:
+    unpack_compiled_libraries()
+    prune_old_extractions()
+
+
 def start_pruning() -> threading.Thread:
-    """Prune in a daemon thread, so it neither delays requests nor holds up shutdown."""
-    thread = threading.Thread(target=prune_old_extractions, name="shiv-prune", daemon=True)
+    """Unpack the rest and prune in a daemon thread: neither delays requests nor shutdown."""
+    thread = threading.Thread(target=after_ready, name="shiv-prune", daemon=True)
     thread.start()
     return thread

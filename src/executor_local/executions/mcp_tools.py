@@ -41,8 +41,11 @@ def from_code_outcome(outcome: Any) -> ToolResult | Paused:
     if outcome.get("status") == "paused":
         return Paused(str(outcome.get("executionId") or ""),
                       dict(outcome.get("interaction") or {}))
+    blocks = outcome.get("content")
     return ToolResult(str(outcome.get("text") or ""), outcome.get("structured"),
-                      bool(outcome.get("isError")))
+                      bool(outcome.get("isError")),
+                      tuple(b for b in blocks if isinstance(b, dict))
+                      if isinstance(blocks, list) else ())
 
 
 async def run_execute(ctx: Any, args: dict[str, Any]) -> ToolResult | Paused:

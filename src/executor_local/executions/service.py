@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import secrets as _secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -41,6 +42,18 @@ log = logging.getLogger("executor.executions")
 DAY_S = 24 * 3600
 ACTIONS = ("accept", "decline", "cancel")
 KEEP_SETTLED_MS = 7 * DAY_S * 1000
+
+
+PAUSE_TTL_ENV = "EXECUTOR_PAUSE_TTL_S"  # how long a paused call waits for an answer (24 h)
+
+
+def pause_ttl_from_env() -> int:
+    raw = os.environ.get(PAUSE_TTL_ENV, "")
+    try:
+        return max(0, int(raw)) if raw.strip() else DAY_S
+    except ValueError:
+        log.warning("%s=%r is not a number of seconds; using 24 h", PAUSE_TTL_ENV, raw)
+        return DAY_S
 
 
 class ExecutionNotFound(NotFound):
@@ -71,11 +84,11 @@ class Decision:
 
 
 class Executions:
-    def __init__(self, catalog: Catalog, db: Database, *, pause_ttl_s: int = DAY_S,
+    def __init__(self, catalog: Catalog, db: Database, *, pause_ttl_s: int | None = None,
                  code_runner: CodeRunner | None = None) -> None:
         self.catalog = catalog
         self.db = db
-        self.pause_ttl_s = pause_ttl_s
+        self.pause_ttl_s = pause_ttl_from_env() if pause_ttl_s is None else pause_ttl_s
         self.code_runner = code_runner
         self._inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._recent: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()

@@ -128,6 +128,9 @@ class McpMount:
 
 def _import_server() -> None:
     """The SDK and every mode's tools (code mode's sandbox too), off the event loop."""
+    from executor_local.integrations.mcp import sdk
+
+    sdk.load()  # under the lock the upstream client takes too
     importlib.import_module("executor_local.mcp.server")
     from executor_local.mcp import registry
 

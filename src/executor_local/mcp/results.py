@@ -16,9 +16,13 @@ TEXT_LIMIT = 30_000  # Executor truncates the text of a result here too
 
 @dataclass(frozen=True)
 class ToolResult:
+    """``content`` holds extra MCP content blocks after the text (a program's ``emit()``
+    output, meant for the user: ``{type: text|image|audio|resource|resource_link, ...}``)."""
+
     text: str
     structured: dict[str, Any] | None = None
     is_error: bool = False
+    content: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,12 @@ def from_outcome(outcome: Any) -> ToolResult | Paused:
         return from_envelope(outcome.get("result"))
     if "text" in outcome or "structured" in outcome:  # a code-mode program's answer
         structured = outcome.get("structured")
+        blocks = outcome.get("content")
         return ToolResult(clip(str(outcome.get("text") or "")),
                           structured if isinstance(structured, dict) else None,
-                          bool(outcome.get("isError")))
+                          bool(outcome.get("isError")),
+                          tuple(b for b in blocks if isinstance(b, dict))
+                          if isinstance(blocks, list) else ())
     if status == "running":
         return error("execution_running", f"execution {outcome.get('executionId')} is being "
                      "resumed right now; call resume again in a moment for its outcome")

@@ -32,6 +32,7 @@ from executor_local.mcp.results import (
     Paused,
     ToolResult,
     approval_message,
+    dumps,
     error,
     from_exception,
     from_outcome,
@@ -169,9 +170,20 @@ def _tool(tool: ToolDef, ctx: ToolContext, slugs: list[str]) -> types.Tool:
                       input_schema=tool.schema(ctx), annotations=annotations)
 
 
+_BLOCKS: dict[str, Any] = {"text": types.TextContent, "image": types.ImageContent,
+                           "audio": types.AudioContent, "resource": types.EmbeddedResource,
+                           "resource_link": types.ResourceLink}
+
+
 def _call_result(result: ToolResult) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=result.text)],
-                                structured_content=result.structured, is_error=result.is_error)
+    content: list[Any] = [types.TextContent(type="text", text=result.text)]
+    for block in result.content:
+        try:
+            content.append(_BLOCKS[block.get("type")].model_validate(block))
+        except (KeyError, TypeError, ValueError):  # not a valid block: shown as JSON
+            content.append(types.TextContent(type="text", text=dumps(block)))
+    return types.CallToolResult(content=content, structured_content=result.structured,
+                                is_error=result.is_error)
 
 
 def _input_required(paused: Paused) -> types.InputRequiredResult:

@@ -39,6 +39,13 @@ class Journal:
     auth_path: str | None = None
     auth_backup: str | None = None
     auth_existed: bool = False
+    # The v2 form of auth.json, staged beside it and renamed over it only after the v2 data.db
+    # is in place, so there is never a v1 data.db beside a v2 auth.json (issue 10 C).
+    auth_next: str | None = None
+    # The v1 set as the snapshot copied it, and as the flip checkpointed it (recorded under the
+    # flip's lock, before the moves) (issue 10 B).
+    source_fingerprint: dict | None = None  # type: ignore[type-arg]
+    flip_fingerprint: dict | None = None  # type: ignore[type-arg]
     phase: str = "building"
     version: int = VERSION
     notes: list[str] = field(default_factory=list)

@@ -12,6 +12,9 @@ JOURNAL_NAME = "data.db.v1-v2-migration.json"
 BACKUP_RE = re.compile(r"^data\.db\.(v1-v2|before-restore)-(\d+)-([0-9a-f]{8})$")
 
 
+TEMP_RE = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}$")
+
+
 def new_nonce() -> str:
     """4 random bytes in hex, as the TS Executor's ``randomBytes(4)``."""
     return os.urandom(4).hex()
@@ -44,6 +47,14 @@ class Layout:
         """Snapshot and staging base files (a crash may leave them behind)."""
         found = [p for p in self.data_dir.glob("data.db.source-*") if not _is_sidecar(p)]
         found += [p for p in self.data_dir.glob("data.db.building-*") if not _is_sidecar(p)]
+        return sorted(found)
+
+    def temp_files(self) -> list[Path]:
+        """Temp files of an atomic write (``<name>.tmp-<pid>-<hex>``) a kill left behind."""
+        found = [p for p in self.data_dir.glob("*.tmp-*") if TEMP_RE.search(p.name)]
+        control = self.data_dir / "server-control"
+        if control.is_dir():
+            found += [p for p in control.glob("*.tmp-*") if TEMP_RE.search(p.name)]
         return sorted(found)
 
     def backups(self) -> list[Path]:

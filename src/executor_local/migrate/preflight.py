@@ -43,16 +43,27 @@ def holds_data(db: Path) -> bool:
     return stat.S_ISREG(st.st_mode) and st.st_size > 0
 
 
-def check_data_files(layout: Layout) -> None:
-    """Refuse a data set the migration must not touch; write nothing either way."""
+def check_data_files(layout: Layout, *, writes: bool = True) -> None:
+    """Refuse a data set the migration must not touch; write nothing either way.
+
+    ``writes=False`` (a dry run) skips the checks that only matter to a run that writes.
+    """
     if not layout.data_dir.is_dir():
         return
     _refuse_links(layout.db)
-    _refuse_not_writable(layout)
+    if writes:
+        _refuse_not_writable(layout)
     _refuse_suspect_empty(layout)
 
 
 def _refuse_links(db: Path) -> None:
+    if not db.is_symlink() and db.exists() and not db.is_file():
+        kind = "a directory" if db.is_dir() else "not a regular file"
+        raise UnsupportedLayout(
+            f"{db} is {kind}, where executor keeps its database file; it was left untouched",
+            path=db,
+            hint=f"Move {db} out of {db.parent} (or point --data-dir at another dir), then run "
+                 "again; nothing was written.")
     if db.is_symlink():
         raise UnsupportedLayout(
             f"{db} is a symbolic link to {os.path.realpath(db)}; executor-local keeps data.db, "
@@ -74,13 +85,102 @@ def _refuse_links(db: Path) -> None:
                  "replace data.db with a copy of itself, then run again; nothing was written.")
 
 
+def read_only_mount(path: Path) -> bool:
+    """True when ``path`` is on a file system mounted read-only (POSIX statvfs)."""
+    try:
+        return bool(os.statvfs(path).f_flag & getattr(os, "ST_RDONLY", 1))
+    except (OSError, AttributeError):
+        return False
+
+
 def check_dir_writable(data_dir: Path) -> None:
     """Refuse a data dir this user cannot create files in (read-only mode, mount or owner)."""
+    if read_only_mount(data_dir):
+        raise NotWritable(
+            f"the data dir {data_dir} is on a read-only file system; executor needs to create "
+            "its lock, journal, backups and database files there",
+            path=data_dir,
+            hint="Remount that file system read-write (or copy the data dir to a writable disk "
+                 "and pass --data-dir), then run again; nothing was written.")
     if not os.access(data_dir, os.W_OK | os.X_OK):
         raise NotWritable(
             f"the data dir {data_dir} is read-only to this user{_owner_note(data_dir)}; "
             "executor needs to create its lock, journal, backups and database files there",
             path=data_dir)
+
+
+FOREIGN_OWNER_ENV = "EXECUTOR_ALLOW_FOREIGN_OWNER"
+
+
+def foreign_owner(data_dir: Path) -> tuple[int, str] | None:
+    """(uid, name) of the data dir's owner when it is not this user (POSIX); else None."""
+    if not hasattr(os, "geteuid"):
+        return None
+    try:
+        uid = data_dir.stat().st_uid
+    except OSError:
+        return None
+    if uid == os.geteuid():
+        return None
+    return uid, _user_name(uid)
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def check_owner(data_dir: Path) -> None:
+    """Refuse another user's data dir (typically: run as root with sudo on the user's dir).
+
+    What we would create there (lock, log, backups, a v2 data.db) would belong to us, mode
+    0600, and the owner's next launch could not open them. ``--allow-foreign-owner`` (or
+    ``EXECUTOR_ALLOW_FOREIGN_OWNER=1``) goes ahead anyway.
+    """
+    found = foreign_owner(data_dir)
+    if found is None or os.environ.get(FOREIGN_OWNER_ENV) == "1":
+        return
+    uid, name = found
+    me = f"uid {os.geteuid()} ({_user_name(os.geteuid())})"
+    raise NotWritable(
+        f"the data dir {data_dir} belongs to {name} (uid {uid}), not to this user, {me}: the "
+        f"files executor would create there would belong to {_user_name(os.geteuid())} and "
+        f"{name}'s next launch could not open them",
+        path=data_dir,
+        hint=(f"Run it as {name}: sudo -u {name} executor ... (or su - {name}); or pass "
+              "--allow-foreign-owner (EXECUTOR_ALLOW_FOREIGN_OWNER=1) to use it anyway. "
+              "Nothing was written."))
+
+
+def check_auth_file(auth: Path) -> None:
+    """Refuse an auth.json the migration could not read or replace, before anything is written:
+    not a file, unreadable, nested too deeply, not JSON, or in a folder we cannot write."""
+    from executor_local.migrate.secrets_v1 import read_auth_file
+
+    if not (auth.exists() or auth.is_symlink()):
+        return
+    real = Path(os.path.realpath(auth))
+    if not real.is_file():
+        raise UnsupportedLayout(
+            f"{auth} is {'a directory' if real.is_dir() else 'not a regular file'}, where "
+            "executor expects the file secret store (a JSON object); it was left untouched",
+            path=auth,
+            hint=f"Move {auth} aside (or set EXECUTOR_AUTH_FILE to the real file), then run "
+                 "again; nothing was written.")
+    read_auth_file(real)  # unreadable or corrupt: refused here, naming the file
+    folder = real.parent
+    if read_only_mount(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        why = ("is on a read-only file system" if read_only_mount(folder)
+               else f"cannot be written by this user{_owner_note(folder)}")
+        raise NotWritable(
+            f"the folder of {real}, {folder}, {why}; the migration keeps the v1 auth.json "
+            "beside it and writes the v2 one there",
+            path=folder,
+            hint=f"Give your user write access to {folder} and run again; nothing was written.")
 
 
 def _refuse_not_writable(layout: Layout) -> None:
@@ -108,6 +208,8 @@ def _owner_note(path: Path) -> str:
     except (ImportError, KeyError):
         owner = f"uid {st.st_uid}"
     mine = "" if st.st_uid == os.getuid() else f"; this user is uid {os.getuid()}"
+    if read_only_mount(path):
+        mine += "; the file system is mounted read-only"
     return f" (owned by {owner}, mode {st.st_mode & 0o7777:04o}{mine})"
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from executor_local import fs
@@ -19,13 +20,41 @@ from executor_local.migrate import auth_file, preflight
 from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal, JournalUnreadable
-from executor_local.migrate.layout import Layout
+from executor_local.migrate.layout import TEMP_RE, Layout
+from executor_local.migrate.sqlite_files import SourceChanged
 
 log = logging.getLogger("executor.migrate")
 
 
 def recover(layout: Layout) -> str | None:
     """Bring the data dir to a state with no migration in flight; say what was done."""
+    swept = sweep_temp_files(layout)
+    done = _recover(layout)
+    if swept and not done:
+        return f"removed {swept} temp file(s) of an interrupted write"
+    return done
+
+
+def sweep_temp_files(layout: Layout) -> int:
+    """Remove ``*.tmp-<pid>-<hex>`` files of writers that are gone (we hold the owner lock, so
+    no live executor is writing the journal; a live pid's file is left alone all the same)."""
+    from executor_local.daemon.procinfo import pid_alive
+
+    swept = 0
+    for tmp in layout.temp_files():
+        match = TEMP_RE.search(tmp.name)
+        if match is None or (int(match.group(1)) != os.getpid() and
+                             pid_alive(int(match.group(1)))):
+            continue
+        log.info("migrate: removing %s, left by an interrupted write", tmp.name)
+        fs.remove(tmp)
+        swept += 1
+    if swept:
+        fs.fsync_dir(layout.data_dir)
+    return swept
+
+
+def _recover(layout: Layout) -> str | None:
     try:
         journal = journal_io.read(layout.journal)
     except JournalUnreadable as exc:
@@ -52,7 +81,13 @@ def recover(layout: Layout) -> str | None:
     if journal.phase == "building":
         roll_back(layout.journal, journal)
         return f"rolled back an unfinished {journal.kind} ({journal.nonce})"
-    complete_flip(layout.journal, journal)
+    try:
+        complete_flip(layout.journal, journal)
+    except SourceChanged as exc:
+        # Another program wrote to the v1 data after its snapshot: that migration is void.
+        roll_back(layout.journal, journal)
+        return (f"rolled back an unfinished {journal.kind} ({journal.nonce}): {exc.message}; "
+                "it starts over")
     return f"completed an interrupted {journal.kind} ({journal.nonce})"
 
 

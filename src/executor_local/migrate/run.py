@@ -23,21 +23,23 @@ from pathlib import Path
 from typing import Any
 
 from executor_local import fs
-from executor_local.errors import DataTooNew, DiskFailure, NoSpace
+from executor_local.errors import DataDirOwned, DataTooNew, DiskFailure, NoSpace
 from executor_local.migrate import auth_file, testhooks
 from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal
 from executor_local.migrate.keychain import copy_keychain_items
 from executor_local.migrate.layout import Layout, new_nonce
-from executor_local.migrate.preflight import check_data_files, holds_data
+from executor_local.migrate.preflight import check_auth_file, check_data_files, holds_data
 from executor_local.migrate.progress import Progress
 from executor_local.migrate.recover import roll_back
 from executor_local.migrate.sqlite_files import (
+    SourceChanged,
     checkpoint_truncate,
     corrupt_error,
     is_corruption,
     opened,
+    other_holders,
     query_one,
     snapshot,
     verify,
@@ -146,9 +148,28 @@ def migrate_if_needed(layout: Layout, auth_path: Path | None = None) -> Migratio
     if kind != "v1":
         return MigrationResult("fresh" if kind == "empty" else "v2")
     check_free_space(layout)
-    auth = auth_path or auth_file.default_auth_path()
+    auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
+    check_auth_file(auth)
     with Progress("migrating v1 data to v2") as progress:
-        return _migrate(layout, auth, progress)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return _migrate(layout, auth, progress)
+            except SourceChanged as exc:
+                log.warning("migrate: %s (attempt %d of %d); starting over from a new "
+                            "snapshot", exc.message, attempt, MAX_ATTEMPTS)
+        handles = other_holders(layout.db) or []
+        raise DataDirOwned(
+            f"{layout.db} kept changing while it was being migrated ({MAX_ATTEMPTS} attempts): "
+            "another program is writing to it"
+            + "".join(f"; pid {h.pid} ({h.command or 'unknown command'}) has it open"
+                      for h in handles) + ". Nothing was migrated; every write is in data.db",
+            path=layout.db,
+            hint="Quit the program that writes to data.db (an older Executor, a database "
+                 "browser, a sync tool), then run again.")
+
+
+# How many times a migration starts over when another program wrote to data.db meanwhile.
+MAX_ATTEMPTS = 3
 
 
 def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
@@ -158,6 +179,7 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
         snapshot=str(layout.source(nonce)), staging=str(layout.staging(nonce)),
         backup=str(layout.backup("v1-v2", ms, nonce)), auth_path=str(auth),
         auth_backup=str(auth_file.backup_path(auth, ms, nonce)), auth_existed=auth.exists(),
+        auth_next=str(auth_file.next_path(auth, ms, nonce)),
     )
     journal_io.write(layout.journal, journal)
     pause("journal-written")
@@ -167,7 +189,7 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
         auth_file.back_up(journal)
         pause("building")
         progress.set("taking a consistent snapshot")
-        snapshot(layout.db, Path(journal.snapshot or ""))
+        journal.source_fingerprint = snapshot(layout.db, Path(journal.snapshot or ""))
         pause("snapshot-taken")
         progress.set("building the v2 database")
         plan = _build_staging(journal)
@@ -178,6 +200,8 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
         for sidecar in fs.sqlite_set(staging)[1:]:
             fs.remove(sidecar)
         fs.fsync_dir(layout.data_dir)
+        if journal.auth_next and Path(journal.auth_next).exists():
+            fs.fsync_dir(Path(journal.auth_next).parent)
         journal.phase = "built"
         journal_io.write(layout.journal, journal)
         pause("built")
@@ -185,7 +209,7 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
         flip_started = True
         complete_flip(layout.journal, journal)
     except BaseException as exc:
-        if not flip_started or _nothing_moved(journal):
+        if not flip_started or _nothing_moved(journal) or journal.phase == "building":
             _roll_back_quietly(layout, journal, exc)
         converted = _as_space_error(exc, layout)
         if converted is exc:
@@ -209,6 +233,7 @@ def _build_staging(journal: Journal) -> Any:
         auth = read_auth_file(auth_path) if auth_path else None
         plan = plan_migration(src, auth, now_ms=journal.created_ms)
         plan.warnings[:0] = warnings
+        plan.warnings[:] = auth_file.explain_unresolved(plan.warnings, auth_path)
         fs.create_private_file(staging)
         with opened(staging) as dst:
             for pragma in BUILD_PRAGMAS:
@@ -218,11 +243,12 @@ def _build_staging(journal: Journal) -> Any:
             try:
                 create_v2_schema(dst)
                 write_plan(plan, src, dst)
-                # Secrets cannot be atomic with the database: write them before the stamp
-                # commits, idempotently (deterministic item ids); a crash here rolls back.
+                # Secrets cannot be atomic with the database: stage them before the stamp
+                # commits, idempotently (deterministic item ids); the flip renames them over
+                # auth.json once the v2 data.db is in place. A crash before rolls back.
                 content = plan.auth_content
-                if content is not None and auth_path is not None:
-                    auth_file.write(auth_path, content)
+                if content is not None and journal.auth_next:
+                    auth_file.write(Path(journal.auth_next), content)
                 # Keychain copies only add items under new ids; v1 items stay where they were.
                 plan.warnings.extend(copy_keychain_items(plan.keychain_copies))
                 pause("secrets-written")
@@ -299,10 +325,12 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
     from executor_local.migrate.secrets_v1 import read_auth_file
     from executor_local.migrate.v1_forms import bring_to_v1_final
 
-    auth = auth_path or auth_file.default_auth_path()
+    auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
     in_flight = layout.journal.exists()
     if not layout.db.exists():
         return {"status": "fresh", "journal": in_flight}
+    check_data_files(layout, writes=False)
+    check_auth_file(auth)
     with tempfile.TemporaryDirectory(prefix="executor-dry-run-") as tmp:
         copy = Path(tmp) / "data.db"
         for src, dst in zip(fs.sqlite_set(layout.db), fs.sqlite_set(copy), strict=True):
@@ -322,6 +350,7 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
                 raise corrupt_error(layout.db, exc) from exc
             raise
         report = plan.to_json()
-        report["warnings"] = warnings + list(report.get("warnings", []))
+        report["warnings"] = auth_file.explain_unresolved(
+            warnings + list(report.get("warnings", [])), auth)
         return {"status": "v1", "journal": in_flight, "plan": report}
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from executor_local.errors import DataCorrupt
+from executor_local.errors import DataCorrupt, NotWritable
 
 ITEM_PREFIX = "secret_"
 
@@ -58,6 +58,10 @@ def parse_auth_text(text: str, path: str | Path = "auth.json") -> dict[str, Any]
     not a JSON object (the TS Executor fails the migration on a corrupt file too, §1.10)."""
     try:
         data = json.loads(text)
+    except RecursionError as exc:
+        raise AuthFileCorrupt(
+            f"{path} is nested too deeply to be a file of secrets (JSON objects or arrays "
+            "inside each other thousands of levels down)", path=path, cause=exc) from exc
     except json.JSONDecodeError as exc:
         raise AuthFileCorrupt(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
@@ -78,6 +82,17 @@ def read_auth_file(path: str | Path) -> dict[str, Any] | None:
         raw = p.read_bytes()
     except FileNotFoundError:
         return None
+    except IsADirectoryError as exc:
+        raise AuthFileCorrupt(f"{p} is a directory, not a file of secrets", path=p,
+                              cause=exc) from exc
+    except PermissionError as exc:
+        from executor_local.migrate.preflight import _owner_note
+
+        raise NotWritable(
+            f"{p} cannot be read by this user{_owner_note(p)}; it holds the v1 file secrets "
+            "the migration must carry over", path=p, cause=exc,
+            hint=f"Give your user read access to {p} (a file owned by root often comes from a "
+                 "'sudo' run) and run again; nothing was written.") from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -153,6 +153,7 @@ def bring_to_v1_final(conn: sqlite3.Connection, *, now_ms: int | None = None) ->
         conn.execute("ROLLBACK TO v1_forms")
         conn.execute("RELEASE v1_forms")
         raise
+    warnings.extend(unknown_schema_warnings(conn))
     changed = bool(created or added or fold.rows)
     if not had_marker and not history_ok:
         warnings.insert(
@@ -168,6 +169,35 @@ def bring_to_v1_final(conn: sqlite3.Connection, *, now_ms: int | None = None) ->
             f"tables {sorted(created)} and columns {sorted(added)}, folded {fold.rows} rows.",
         )
     return warnings
+
+
+# Tables a v1 file may hold that carry no data of their own.
+_BOOKKEEPING = ("__drizzle_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat2",
+                "sqlite_stat3", "sqlite_stat4")
+
+
+def unknown_schema_warnings(conn: sqlite3.Connection) -> list[str]:
+    """One warning per table, and per column of a known table, that v1-final does not have
+    (a person's own table, a column a tool added): the migration does not carry them to v2,
+    but they stay, with their rows, in the backup of the v1 data."""
+    reference = _reference_columns()
+    out: list[str] = []
+    for table in sorted(table_names(conn)):
+        if table in _BOOKKEEPING:
+            continue
+        if table not in reference:
+            rows = query_all(conn, f'SELECT COUNT(*) FROM "{table}"')[0][0]
+            out.append(f"v1 table {table} ({rows} rows) is not part of Executor's v1 schema and "
+                       "is not migrated; it stays, with its rows, in the backup "
+                       "data.db.v1-v2-<ms>-<nonce>")
+            continue
+        known = {name for name, _decl in reference[table]}
+        extra = sorted(set(table_columns(conn, table)) - known)
+        if extra:
+            out.append(f"v1 table {table} has column(s) {', '.join(extra)} that Executor's v1 "
+                       "schema does not; they are not migrated and stay in the backup "
+                       "data.db.v1-v2-<ms>-<nonce>")
+    return out
 
 
 def _history_is_prefix(conn: sqlite3.Connection, tables: set[str]) -> bool:

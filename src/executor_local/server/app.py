@@ -10,6 +10,7 @@ manager needs one; uvicorn runs with ``lifespan="on"``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -78,10 +79,15 @@ def build_app(services: Any, *, info: dict[str, Any] | None = None) -> Starlette
             hooks = getattr(services, "extras", {}).get("lifespans", []) if services else []
             for factory in hooks:
                 await stack.enter_async_context(factory(app))
+            if services is not None:  # build a stale search index now, not at the first search
+                warm = asyncio.get_running_loop().run_in_executor(
+                    None, services.catalog.index.ensure_current)
             try:
                 yield
             finally:
                 if services is not None:
+                    with contextlib.suppress(Exception):  # a stop stays within 5 s
+                        await asyncio.wait_for(asyncio.shield(warm), 2)
                     services.close()
 
     fallbacks = [r for name in FALLBACK_ROUTERS for r in importlib.import_module(name).routes()]

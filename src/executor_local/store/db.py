@@ -33,6 +33,11 @@ LOCAL_DDL = (
     '"executor_local_execution" ("status", "expires_at")',
     'CREATE TABLE IF NOT EXISTS "executor_local_meta" ("key" text PRIMARY KEY NOT NULL, '
     '"value" text NOT NULL)',
+    # Secret items the catalog minted for a connection's value(s): removed with the last
+    # connection that points at them. Items named with ``from`` are the person's own: kept.
+    'CREATE TABLE IF NOT EXISTS "executor_local_secret_item" ("provider" text NOT NULL, '
+    '"item_id" text NOT NULL, "created_at" integer NOT NULL, PRIMARY KEY ("provider", '
+    '"item_id"))',
 )
 
 # The tables (and FTS shadow tables) the catalog adds beside Executor's; all carry the prefix.

@@ -137,5 +137,6 @@ class ExecutionsHost:
     async def describe(self, path: str) -> dict[str, Any]:
         return await asyncio.to_thread(self.catalog.describe, path)
 
-    async def connections(self) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.catalog.connections)
+    async def connections(self, *, integration: str | None = None,
+                          owner: str | None = None) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.catalog.connections, integration, owner)

@@ -135,7 +135,7 @@ class Engine:
         if self._stripper is None:
             self._stripper = Stripper(limits)
         started = time.perf_counter()
-        js = self._stripper.strip(_WRAP_HEAD + code + _WRAP_TAIL, line_offset=1)
+        js = self._stripper.strip_types(_WRAP_HEAD + code + _WRAP_TAIL, line_offset=1)
         return js, time.perf_counter() - started
 
     def run(self, code: str, replay: dict[str, Any], limits: Limits,

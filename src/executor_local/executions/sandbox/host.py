@@ -47,7 +47,8 @@ class Host(Protocol):
         ``{error: {code: "tool_not_found", message, suggestions}}``."""
         ...
 
-    async def connections(self) -> list[dict[str, Any]]:
+    async def connections(self, *, integration: str | None = None,
+                          owner: str | None = None) -> list[dict[str, Any]]:
         """Saved connections, ``{address, integration, owner, name, ...}``, no secrets."""
         ...
 
@@ -102,8 +103,10 @@ async def dispatch(host: Host, path: str, args: Any, *, approved: bool
         if not isinstance(target, str) or not target.strip():
             raise ToolArgumentError("describe.tool requires a path")
         return await host.describe(normalize(target.strip()))
-    if path == CONNECTIONS:
-        return {"ok": True, "data": await host.connections()}
+    if path == CONNECTIONS:  # Executor's core tool: {ok, data: {connections}}
+        args = args if isinstance(args, dict) else {}
+        filters = {k: args[k] for k in ("integration", "owner") if isinstance(args.get(k), str)}
+        return {"ok": True, "data": {"connections": await host.connections(**filters)}}
     if not isinstance(args, dict):
         raise ToolArgumentError(f"tools.{path} expects one argument object")
     return await host.call_tool(path, args, approved=approved)

@@ -15,6 +15,7 @@ did: a venv, a wheel, or an extracted shiv bundle.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -65,23 +66,30 @@ class Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=env, cwd=tempfile.gettempdir(), creationflags=flags)
         self.runs = 0
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=3)
         self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._outbox: queue.Queue[bytes | None] = queue.Queue()
         self._wake: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
         self._wake_lock = threading.Lock()
         assert self.proc.stdout and self.proc.stdin and self.proc.stderr
-        for name, fn, stream in (("out", self._read, self.proc.stdout),
-                                 ("in", self._write, self.proc.stdin),
-                                 ("err", self._log_stderr, self.proc.stderr)):
-            threading.Thread(target=fn, args=(stream,), daemon=True,
-                             name=f"sandbox-{self.proc.pid}-{name}").start()
+        threads = [threading.Thread(target=fn, args=(stream,), daemon=True,
+                                    name=f"sandbox-{self.proc.pid}-{name}")
+                   for name, fn, stream in (("out", self._read, self.proc.stdout),
+                                            ("in", self._write, self.proc.stdin),
+                                            ("err", self._log_stderr, self.proc.stderr))]
+        self._err_thread = threads[2]
+        for thread in threads:
+            thread.start()
         try:
             ready = self._inbox.get(timeout=60)
         except queue.Empty:
             ready = None
         if not ready or ready.get("op") != "ready":
             self.kill()
-            raise WorkerDied(f"the sandbox worker did not start (exit {self.proc.poll()})")
+            self._err_thread.join(timeout=2)  # the last lines say why
+            tail = "; ".join(self._stderr_tail)
+            raise WorkerDied(f"the sandbox worker did not start (exit {self.proc.poll()})"
+                             + (f": {tail}" if tail else ""))
 
     @property
     def pid(self) -> int:
@@ -122,8 +130,9 @@ class Worker:
 
     def _log_stderr(self, stream: IO[bytes]) -> None:
         for line in stream:
-            log.warning("sandbox worker %s: %s", self.proc.pid,
-                        line.decode("utf-8", "replace").rstrip())
+            text = line.decode("utf-8", "replace").rstrip()
+            self._stderr_tail.append(text)
+            log.warning("sandbox worker %s: %s", self.proc.pid, text)
 
     def send(self, msg: dict[str, Any]) -> None:
         self._outbox.put(json.dumps(msg, separators=(",", ":")).encode() + b"\n")

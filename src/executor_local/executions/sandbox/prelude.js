@@ -6,6 +6,10 @@
 (function (replay, limits) {
   "use strict";
   const g = globalThis;
+  // Captured now: the program may replace JSON.stringify or Array methods, and what the
+  // driver hands to Python must not change with it.
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
   const RealDate = Date;
   const clock = replay.clock.slice();
   const newClock = [];
@@ -74,7 +78,7 @@
       return String(value);
     }
     try {
-      const text = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? String(v) : v), 2);
+      const text = stringify(value, (_k, v) => (typeof v === "bigint" ? String(v) : v), 2);
       return text === undefined ? String(value) : text;
     } catch (_e) {
       return String(value);
@@ -105,18 +109,18 @@
   g.emit = function emit(value) {
     let item = value;
     if (typeof value !== "string") {
-      const text = JSON.stringify(value);
+      const text = stringify(value);
       if (text === undefined) throw new TypeError("emit() needs a string or a JSON value");
-      item = JSON.parse(text);
+      item = parse(text);
     }
-    if (spend(typeof item === "string" ? item : JSON.stringify(item))) emitted.push(item);
+    if (spend(typeof item === "string" ? item : stringify(item))) emitted.push(item);
     return undefined;
   };
 
   function hostCall(path, args) {
     let text;
     try {
-      text = args === undefined ? "{}" : JSON.stringify(args);
+      text = args === undefined ? "{}" : stringify(args);
     } catch (e) {
       return Promise.reject(new TypeError(`tools.${path}: arguments must be JSON: ${e.message}`));
     }
@@ -166,14 +170,17 @@
   const state = { started: false, done: false, value: undefined, error: undefined };
   const driver = Object.freeze({
     drain() {
-      return JSON.stringify(outbox.splice(0, outbox.length));
+      const out = [];
+      for (let i = 0; i < outbox.length; i++) out[i] = outbox[i];
+      outbox.length = 0;
+      return stringify(out);
     },
     settle(id, text, isError) {
       const entry = pending.get(id);
       if (!entry) return;
       pending.delete(id);
       if (isError) entry.reject(new Error(text));
-      else entry.resolve(JSON.parse(text));
+      else entry.resolve(parse(text));
     },
     start(program) {
       state.started = true;
@@ -198,17 +205,17 @@
         }
       } else if (state.value !== undefined) {
         try {
-          const text = JSON.stringify(state.value,
+          const text = stringify(state.value,
             (_k, v) => (typeof v === "bigint" ? String(v) : v));
-          value = text === undefined ? null : JSON.parse(text);
+          value = text === undefined ? null : parse(text);
         } catch (e) {
           error = `the returned value is not JSON: ${e.message}`;
         }
       }
-      return JSON.stringify({ value, error, logs, emitted, clock: newClock });
+      return stringify({ value, error, logs, emitted, clock: newClock });
     },
     records() {
-      return JSON.stringify({ clock: newClock });
+      return stringify({ clock: newClock });
     },
   });
   Object.defineProperty(g, "__driver", { value: driver, enumerable: false, configurable: true });

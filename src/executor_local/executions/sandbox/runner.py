@@ -78,6 +78,7 @@ class _Run:
         self.stopping = False
         self.outcome = Outcome(status="completed")
         self.charged = 0.0
+        self.unread = 0  # messages sent that the worker has not read yet
         self.running_since: float | None = time.monotonic()
 
     # -- delivering results to the program -------------------------------------------------
@@ -89,11 +90,23 @@ class _Run:
         else:
             self.outcome.calls_replayed += 1
         if call.is_error:
-            self.worker.send({"op": "error", "id": seq, "message": str(call.result)})
+            self.send({"op": "error", "id": seq, "message": str(call.result)})
         else:
-            self.worker.send({"op": "result", "id": seq, "value": json.dumps(call.result)})
+            self.send({"op": "result", "id": seq, "value": json.dumps(call.result)})
+
+    def send(self, msg: dict[str, Any]) -> None:
+        self.unread += 1
+        self.worker.send(msg)
         if self.running_since is None:
             self.running_since = time.monotonic()
+
+    def idle(self) -> bool:
+        """A ``wait`` arrived: True when the worker now really waits for us. It reads one
+        message per ``wait``, so a ``wait`` sent before our last messages arrived is not."""
+        if self.unread > 0:
+            self.unread -= 1
+            return False
+        return True
 
     def pump(self) -> None:
         """Deliver what can be delivered now; start host calls once the replay is through."""
@@ -156,7 +169,11 @@ class _Run:
     def on_calls(self, calls: list[dict[str, Any]]) -> str | None:
         """Record requested calls; an error message when the replay diverged."""
         for c in calls:
-            seq, path, args = int(c["id"]), str(c["path"]), str(c["args"])
+            if not (isinstance(c, dict) and type(c.get("id")) is int and c["id"] >= 0
+                    and isinstance(c.get("path"), str) and isinstance(c.get("args"), str)
+                    and c["id"] not in self.requested and c["id"] not in self.delivered):
+                return "the sandbox sent a malformed tool call; the program was stopped"
+            seq, path, args = c["id"], c["path"], c["args"]
             if seq >= self.limits.max_calls:
                 return (f"the program made more than {self.limits.max_calls} tool calls; "
                         "filter in code, or use a tool that returns many items at once")
@@ -195,7 +212,12 @@ async def run_program(code: str, host: Host, journal: Journal, *, pool: Pool,
     when the outcome is ``paused``."""
     limits = limits or Limits()
     journal.runs += 1
-    worker = await pool.acquire()
+    try:
+        worker = await pool.acquire()
+    except (WorkerDied, OSError) as exc:
+        log.warning("code mode: no sandbox worker: %s", exc)
+        return Outcome(status="completed", kind="unavailable",
+                       error=f"code mode is unavailable here: {exc}")
     healthy = False
     run = _Run(host, journal, limits, worker, auto_approve)
     recv: asyncio.Task[Any] | None = None
@@ -233,14 +255,17 @@ async def run_program(code: str, host: Host, journal: Journal, *, pool: Pool,
                                    "crash")
                 op = msg.get("op")
                 if op == "calls":
-                    problem = run.on_calls(msg["calls"])
+                    calls = msg.get("calls")
+                    problem = (run.on_calls(calls) if isinstance(calls, list) else
+                               "the sandbox sent a malformed tool call; the program was stopped")
                     if problem is not None:
                         worker.kill()
                         return _failed(run, problem, "too_many_calls" if "more than" in problem
                                        else "replay_diverged")
                 elif op == "wait":
-                    run.charge()
-                    if run.replay_queue and not run.tasks and \
+                    if run.idle():
+                        run.charge()
+                    if run.running_since is None and run.replay_queue and not run.tasks and \
                             run.replay_queue[0] not in run.requested:
                         seq = run.replay_queue[0]
                         old = journal.calls[seq]
@@ -275,9 +300,7 @@ async def run_program(code: str, host: Host, journal: Journal, *, pool: Pool,
             run.pump()
             if run.paused is not None and not run.tasks and not run.stopping:
                 run.stopping = True
-                worker.send({"op": "stop"})
-                if run.running_since is None:
-                    run.running_since = time.monotonic()
+                run.send({"op": "stop"})
     finally:
         if recv is not None:
             recv.cancel()

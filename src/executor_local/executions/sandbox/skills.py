@@ -24,7 +24,9 @@ EXECUTE_SKILL = "\n".join([
     "3. `const details = await tools.describe.tool({ path });` and read "
     "`details.inputTypeScript`, `details.outputTypeScript`, `details.typeScriptDefinitions`.",
     "4. `const result = await tools[path](input);` then branch on `result.ok`.",
-    "5. `tools.executor.coreTools.connections.list({})` lists saved connections.",
+    "5. `tools.executor.coreTools.connections.list({ integration? })` lists saved connections"
+    " as `{ ok, data: { connections: [{ address, integration, owner, name, ... }] } }`; "
+    "`address` starts with `tools.`.",
     "",
     "## Rules",
     "",

@@ -40,7 +40,7 @@ class Stripper:
             f"(function (code) {{ return JSON.stringify("
             f"__vendoredSucrase.transform(code, {_OPTIONS}).code) }})")
 
-    def strip(self, code: str, *, line_offset: int = 0) -> str:
+    def strip_types(self, code: str, *, line_offset: int = 0) -> str:
         """``code`` without its type syntax; ``line_offset`` lines of wrapper precede the
         agent's first line, and are taken off the line an error names."""
         import _quickjs

@@ -23,6 +23,7 @@ from executor_local.integrations.base import (
 )
 
 INTROSPECTION_PREFIX = "introspection/"
+MAX_INTROSPECTION_BYTES = 64 * 1024 * 1024  # GitHub's full schema is ~10 MB
 FILE_HINT = (" (if the server disables introspection, add the integration from a schema file: "
              "SDL or introspection JSON)")
 
@@ -75,7 +76,8 @@ def _first_error(body: Any) -> str | None:
 
 async def introspect(endpoint: str, headers: Mapping[str, str] | None = None, *,
                      query_params: Mapping[str, str] | None = None,
-                     timeout_s: float = 30.0) -> dict[str, Any]:
+                     timeout_s: float = 30.0,
+                     max_bytes: int = MAX_INTROSPECTION_BYTES) -> dict[str, Any]:
     """POST the introspection query to ``endpoint`` and return ``{"__schema": ...}``.
 
     ``headers`` may carry secret values (from a connection's placements): they go on the
@@ -89,9 +91,18 @@ async def introspect(endpoint: str, headers: Mapping[str, str] | None = None, *,
     request_headers.update(headers or {})
     url = with_query(endpoint, query_params)
     try:
-        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
-            response = await client.post(url, json={"query": introspection_query()},
-                                         headers=request_headers)
+        async with (
+            httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client,
+            client.stream("POST", url, json={"query": introspection_query()},
+                          headers=request_headers) as response,
+        ):
+            raw = bytearray()
+            async for chunk in response.aiter_bytes():
+                raw += chunk
+                if len(raw) > max_bytes:
+                    raise GraphqlSchemaError(
+                        f"introspection of {endpoint} is larger than {max_bytes} bytes",
+                        code="response_too_large")
     except httpx.TimeoutException as exc:
         raise GraphqlSchemaError(f"introspection of {endpoint} timed out after {timeout_s:g} s",
                                  code=UPSTREAM_TIMEOUT, retryable=True) from exc
@@ -104,7 +115,7 @@ async def introspect(endpoint: str, headers: Mapping[str, str] | None = None, *,
             f"{_scrub(str(exc), [*(headers or {}).values(), *(query_params or {}).values()])}",
             code=UPSTREAM_UNREACHABLE, retryable=True) from None
     try:
-        body = response.json()
+        body = json.loads(bytes(raw)) if raw else None
     except ValueError:
         body = None
     upstream = _first_error(body)

@@ -161,6 +161,9 @@ class GraphqlPlugin:
         if kind not in ("query", "mutation") or not field_name:
             return fail(OPERATION_NOT_FOUND,
                         f"{slug}.{call.tool} is not a GraphQL query.<field> or mutation.<field>")
+        if not call.integration.config.get("endpoint"):
+            return fail("invalid_config", f"GraphQL integration {slug!r} has no endpoint; set "
+                        "one with PATCH or re-add it", retryable=False)
         missing = missing_variables(call.credentials)
         if missing:
             return fail(MISSING_CREDENTIALS,

@@ -11,7 +11,9 @@
 - ``GET /api/graphql/integrations/:slug/config`` -> ``{endpoint, name, headers?, queryParams?,
   authenticationTemplate}``, or ``null``;
 - ``POST /api/graphql/integrations/:slug/config`` ``{authenticationTemplate, mode?:
-  merge|replace}`` -> ``{authenticationTemplate}``.
+  merge|replace}`` -> ``{authenticationTemplate}``;
+- ``POST /api/graphql/integrations/:slug/refresh`` ``{schema?}`` -> ``{introspectionHash,
+  changed, connections}`` (ours: take the schema again and re-list the tools).
 
 Secret values never travel here: headers given here are static and stored in the config;
 secret ones are auth-method placements filled by a connection (``POST /api/connections``).
@@ -51,6 +53,8 @@ def _error(status: int, code: str, message: str, hint: str | None = None) -> Any
 
 def _from_exception(exc: Exception) -> Any:
     """An error a catalog raised (its ``http_status``/``code``/``hint``), or a GraphQL one."""
+    if isinstance(exc, SlugTaken):
+        return _error(exc.http_status, exc.code, str(exc), exc.hint)
     if isinstance(exc, GraphqlInputError):
         return _error(400, "invalid_input", str(exc), "Fix the request; nothing was changed.")
     if isinstance(exc, GraphqlSchemaError):
@@ -152,6 +156,30 @@ def _set_config(catalog: Any, slug: str, config: dict[str, Any]) -> None:
                       "tenant = ? AND slug = ?", (catalog.tenant, slug))
 
 
+class SlugTaken(GraphqlInputError):
+    http_status = 409
+    code = "slug_taken"
+    hint = "Pick another slug, or remove the existing one first; nothing was changed."
+
+
+async def _refuse_taken_slug(catalog: Any, body: Any) -> None:
+    """Refuse an existing slug before introspecting (the catalog checks again on write)."""
+    from executor_local.integrations.graphql.add import slug_from_endpoint
+
+    if not isinstance(body, dict) or not isinstance(body.get("endpoint"), str):
+        return
+    slug = body.get("slug") or slug_from_endpoint(body["endpoint"])
+    if not isinstance(slug, str) or not callable(getattr(catalog, "integration", None)):
+        return
+    try:
+        await asyncio.to_thread(catalog.integration, slug)
+    except Exception as exc:
+        if getattr(exc, "http_status", None) == 404:
+            return
+        raise
+    raise SlugTaken(f"an integration {slug!r} already exists")
+
+
 async def add_integration(request: Any) -> Any:
     from starlette.responses import JSONResponse
 
@@ -160,6 +188,7 @@ async def add_integration(request: Any) -> Any:
     except ValueError:
         return _error(400, "invalid_input", "the body is not JSON")
     try:
+        await _refuse_taken_slug(_catalog(request), body)
         row, blobs = await prepare_add(body)
         added = await _catalog(request).add_integration(
             row["slug"], "graphql", description=row["description"], config=row["config"],
@@ -221,6 +250,79 @@ async def configure(request: Any) -> Any:
     return JSONResponse({"authenticationTemplate": methods})
 
 
+def _put_snapshot(catalog: Any, slug: str, config: dict[str, Any], text: str,
+                  sha: str) -> None:
+    """Store a snapshot blob and point the config at it, in one write."""
+    import json
+
+    from executor_local.store import tables
+    from executor_local.store.ids import blob_namespace, now_ms
+
+    with catalog.db.write() as conn:
+        tables.put_blob(conn, blob_namespace(catalog.tenant, "org", "graphql"),
+                        f"introspection/{sha}", text)
+        tables.update(conn, "integration",
+                      {"config": json.dumps({**config, "introspectionHash": sha},
+                                            separators=(",", ":")),
+                       "updated_at": now_ms()},
+                      "tenant = ? AND slug = ?", (catalog.tenant, slug))
+
+
+async def refresh(request: Any) -> Any:
+    """``POST /api/graphql/integrations/:slug/refresh {schema?}``: take the schema again — from
+    ``schema`` (SDL or introspection JSON) when given, else by introspecting the endpoint with
+    the first connection's credentials — and re-list every connection's tools. A stored
+    snapshot otherwise stays as it is (Executor never re-introspects one), so this is how a
+    changed upstream schema reaches the catalog. On failure the old snapshot stays."""
+    from starlette.responses import JSONResponse
+
+    from executor_local.integrations.graphql.introspect import schema_from_file, snapshot
+
+    slug = request.path_params["slug"]
+    catalog = _catalog(request)
+    try:
+        body = await request.json() if await request.body() else {}
+    except ValueError:
+        return _error(400, "invalid_input", "the body is not JSON")
+    try:
+        if not isinstance(body, dict):
+            raise GraphqlInputError("the body must be a JSON object: {schema?}")
+        schema_text = _opt_str(body, "schema")
+        config = await _config_of(catalog, slug)
+        if config is None:
+            return _error(404, "not_found", f"no GraphQL integration {slug!r}",
+                          "List them with: executor integrations list")
+        conns = await asyncio.to_thread(catalog.connections, slug)
+        if schema_text is not None:
+            text, sha = snapshot(schema_from_file(schema_text, source="schema"))
+            await asyncio.to_thread(_put_snapshot, catalog, slug, config, text, sha)
+        elif not conns:
+            return _error(409, "no_connection",
+                          f"{slug!r} has no connection to introspect with",
+                          "Add one (executor connections add), or give the schema.")
+        else:  # no snapshot: the first listing introspects live and keeps what it got
+            await asyncio.to_thread(_set_config, catalog, slug, {
+                k: v for k, v in config.items() if k != "introspectionHash"})
+        done = []
+        try:
+            for c in conns:
+                out = await catalog.refresh_connection(c["owner"], slug, c["name"])
+                done.append({"owner": c["owner"], "name": c["name"],
+                             "toolCount": out.get("toolCount")})
+        except Exception:
+            now = await _config_of(catalog, slug)
+            if now is not None and not now.get("introspectionHash"):
+                await asyncio.to_thread(_set_config, catalog, slug, config)
+            raise
+        after = await _config_of(catalog, slug) or {}
+    except Exception as exc:
+        return _from_exception(exc)
+    sha = after.get("introspectionHash")
+    return JSONResponse({"introspectionHash": sha,
+                         "changed": sha != config.get("introspectionHash"),
+                         "connections": done})
+
+
 def routes(prefix: str = "/api") -> list[Any]:
     """The starlette routes, under ``prefix`` (mount them in the daemon's app)."""
     from starlette.routing import Route
@@ -231,6 +333,7 @@ def routes(prefix: str = "/api") -> list[Any]:
         Route(base + "/{slug}", get_integration, methods=["GET"]),
         Route(base + "/{slug}/config", get_config, methods=["GET"]),
         Route(base + "/{slug}/config", configure, methods=["POST"]),
+        Route(base + "/{slug}/refresh", refresh, methods=["POST"]),
     ]
 
 

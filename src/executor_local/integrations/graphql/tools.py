@@ -186,6 +186,52 @@ def root_fields(introspection: dict[str, Any]) -> list[tuple[str, dict[str, Any]
     return out
 
 
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(schema.get("type"), str) and "$ref" not in schema:
+        return {**schema, "type": [schema["type"], "null"]}
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def output_value(ref: dict[str, Any] | None, types: dict[str, dict[str, Any]],
+                 nested: bool = False, nullable: bool = True) -> dict[str, Any]:
+    """JSON Schema of what a field returns under the default selection. Objects list their
+    scalar fields, none required and more allowed: a ``select`` may drop or add fields, and the
+    schema stays true for any selection."""
+    if ref is None:
+        return {}
+    if ref.get("kind") == "NON_NULL":
+        return output_value(ref.get("ofType"), types, nested, nullable=False)
+    kind = ref.get("kind")
+    if kind == "LIST":
+        out: dict[str, Any] = {"type": "array",
+                               "items": output_value(ref.get("ofType"), types, nested)}
+    elif kind == "SCALAR":
+        out = _scalar(ref.get("name") or "String")
+    elif kind == "ENUM":
+        out = {"$ref": f"#/$defs/{ref['name']}"} if ref.get("name") else {"type": "string"}
+    elif kind in COMPOSITE:
+        target = types.get(unwrap(ref)) or {}
+        props: dict[str, Any] = {}
+        if not nested:
+            for f in target.get("fields") or []:
+                leaf = (types.get(unwrap(f.get("type"))) or {}).get("kind") not in COMPOSITE
+                if (leaf and not f["name"].startswith("__") and not _required_arg(f)
+                        and not f.get("isDeprecated")):
+                    props[f["name"]] = output_value(f.get("type"), types, True)
+        if not props:
+            props["__typename"] = {"type": "string"}
+        out = {"type": "object", "properties": props, "additionalProperties": True}
+    else:
+        return {}
+    return _nullable(out) if nullable else out
+
+
+def output_schema(field: dict[str, Any], types: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``data`` of a successful call: ``{<field>: <value>}``."""
+    return {"type": "object", "required": [field["name"]],
+            "properties": {field["name"]: output_value(field.get("type"), types)}}
+
+
 def tool_for(kind: str, field: dict[str, Any], types: dict[str, dict[str, Any]]) -> ToolSpec:
     return_type = unwrap(field.get("type"))
     annotations: dict[str, Any] = {}
@@ -196,6 +242,7 @@ def tool_for(kind: str, field: dict[str, Any], types: dict[str, dict[str, Any]])
         name=f"{kind}.{field['name']}",
         description=field.get("description") or f"GraphQL {kind}: {field['name']} -> {return_type}",
         input_schema=input_schema(field, return_type),
+        output_schema=output_schema(field, types),
         annotations=annotations,
         binding=build_binding(kind, field, types),
     )

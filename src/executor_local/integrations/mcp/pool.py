@@ -77,6 +77,7 @@ class _Entry:
     opened: Opened | None = None
     error: BaseException | None = None
     dead: bool = False
+    retired: bool = False  # closed as idle, not failed
     last_used: float = field(default_factory=time.monotonic)
     inflight: int = 0
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -191,6 +192,8 @@ class SessionPool:
                 while not entry.dead and not self._closed:
                     idle_for = self._clock() - entry.last_used
                     if entry.inflight == 0 and idle_for >= self.idle_timeout:
+                        # dead before any await, so no caller can pick up a closing session
+                        entry.dead = entry.retired = True
                         log.debug("%s: idle session closed", entry.slug)
                         break
                     entry.wake.clear()
@@ -199,7 +202,7 @@ class SessionPool:
         except Exception as exc:
             entry.error = exc
         finally:
-            crashed = entry.dead and not self._closed
+            crashed = entry.dead and not entry.retired and not self._closed
             entry.dead = True
             entry.ready.set()
             if self._entries.get(entry.key) is entry:

@@ -5,7 +5,8 @@ Bodies: an add request as :func:`executor_local.integrations.mcp.config.build_co
 ``secretQueryParams``, or ``command`` + ``args``/``env``/``secretEnv``/``cwd``), plus ``slug``,
 ``name`` and the secret values for the first connection: ``values`` ``{variable: value}``,
 ``value`` (one variable) or ``from`` ``{provider, id}``. Values go to the secret store through
-the catalog's connection; responses carry item ids at most.
+the catalog's connection; responses carry item ids at most. Without values a server that
+needs credentials is added unconnected (its tools come with its first connection).
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ async def add(request: Request) -> JSONResponse:
     svc = services(request)
     try:
         planned = build_integration({**data, "slug": data.get("slug") or "pending"})
+        if data.get("slug"):
+            planned = build_integration(data)
     except McpConfigError as exc:
         raise InvalidInput(str(exc), code="invalid_mcp_server") from None
     values = _values(data, planned["variables"])
@@ -100,18 +103,16 @@ async def add(request: Request) -> JSONResponse:
         if not probed.get("ok"):
             raise _refused(probed)
         planned = probed["integration"]
-    else:
-        planned = build_integration(data)
     out = await svc.catalog.add_integration(planned["slug"], "mcp",
                                             description=planned["description"],
                                             config=planned["config"])
-    if planned["variables"]:
+    origins = [o for o in ("values", "value", "from") if data.get(o) is not None]
+    if planned["variables"] and origins:  # else, as Executor: connect it later
         payload: dict[str, Any] = {"integration": planned["slug"], "name": CONNECTION,
                                    "template": planned["template"],
                                    "owner": data.get("owner", "org")}
-        for origin in ("values", "value", "from"):
-            if data.get(origin) is not None:
-                payload[origin] = data[origin]
+        for origin in origins:
+            payload[origin] = data[origin]
         try:
             out["connection"] = await svc.catalog.create_connection(payload)
         except BaseException:

@@ -164,10 +164,18 @@ def _http_client(headers: dict[str, str], timeout_s: float, seen: dict[str, int]
 
 
 def innermost(exc: BaseException) -> BaseException:
-    """The first leaf of a task-group exception group (anyio wraps failures in them)."""
-    while getattr(exc, "exceptions", None):
-        exc = exc.exceptions[0]  # type: ignore[attr-defined]
-    return exc
+    """The leaf of a task-group exception group (anyio wraps failures in them) that says what
+    went wrong: the first ordinary exception, else the first leaf (a cancellation)."""
+    leaves: list[BaseException] = []
+    pending = [exc]
+    while pending:
+        item = pending.pop(0)
+        children = getattr(item, "exceptions", None)
+        if children:
+            pending[:0] = list(children)
+        else:
+            leaves.append(item)
+    return next((e for e in leaves if isinstance(e, Exception)), leaves[0] if leaves else exc)
 
 
 def _describe(exc: BaseException) -> str:
@@ -222,7 +230,7 @@ async def _unwind(stack: contextlib.AsyncExitStack, exc: BaseException) -> Excep
             exc = ConnectError("the connection closed during the MCP handshake")
     if isinstance(exc, Exception):
         return exc
-    if isinstance(exc, BaseExceptionGroup):  # noqa: F821  (3.11+, the bundle's floor)
+    if isinstance(exc, BaseExceptionGroup):
         leaf = innermost(exc)
         if isinstance(leaf, Exception):
             return leaf
@@ -244,6 +252,11 @@ async def open_session(target: Target, *, log_name: str,
                        on_end: Callable[[], None], timeout_s: float = 30.0,
                        on_spawn: Callable[[Any], None] | None = None) -> AsyncIterator[Opened]:
     """An initialized ClientSession for ``target``; ConnectError when it cannot be had."""
+    import anyio.to_thread
+
+    from executor_local.integrations.mcp import sdk
+
+    await anyio.to_thread.run_sync(sdk.load)  # off the loop, under the SDK's one import lock
     if isinstance(target, StdioTarget):
         async with _open_stdio(target, log_name, on_message, on_end, timeout_s) as opened:
             yield opened

@@ -160,7 +160,7 @@ async def send(prep: Prepared, base_url: str, *, auth_headers: dict[str, str],
         return await asyncio.wait_for(
             _exchange(httpx, prep, url, auth_headers, auth_query, limits, scrub, where),
             timeout=limits.timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return fail(UPSTREAM_TIMEOUT, f"{where} did not finish within {limits.timeout_s:g} s",
                     retryable=True)
     except _TooLarge:

@@ -77,6 +77,7 @@ class OpenApiPlugin:
                         retryable=False)
         binding = call.binding
         fallback: list[dict[str, Any]] = []
+        spec_problem = ""
         try:
             if not binding or (not binding.get("servers") and not config.get("baseUrl")):
                 compiled = await compiled_for(config, env.blob, timeout_s=env.timeout_s)
@@ -86,6 +87,7 @@ class OpenApiPlugin:
                     binding = next((b.binding for b in compiled.listing.tools
                                     if b.name == call.tool), None)
         except SpecError as exc:
+            spec_problem = f" (its spec could not be read: {exc.message})"
             if not binding:
                 return fail("tool_not_found", f"{call.integration.slug}.{call.tool}: "
                             f"{exc.message}", retryable=False)
@@ -102,10 +104,11 @@ class OpenApiPlugin:
             return fail(INVALID_ARGUMENTS, f"{call.integration.slug}.{call.tool}: {exc}",
                         retryable=False)
         if not base:
+            why = spec_problem or ": the spec declares no servers and the integration has no " \
+                "baseUrl"
             return fail("invalid_configuration",
-                        f"{call.integration.slug!r} has no server URL: the spec declares no "
-                        "servers and the integration has no baseUrl; set one "
-                        "(PATCH the integration's config.baseUrl)", retryable=False)
+                        f"{call.integration.slug!r} has no server URL{why}; give it a baseUrl "
+                        "or a spec with servers", retryable=bool(spec_problem))
         auth_headers, auth_query = _render_auth(method, call.credentials)
         limits = Limits(timeout_s=env.timeout_s, max_bytes=env.max_response_bytes)
         log.debug("openapi call %s.%s %s %s", call.integration.slug, call.tool, prep.method,

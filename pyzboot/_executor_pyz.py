@@ -1,0 +1,414 @@
+"""The bundle's bootstrap: unpack the payload once, safely, then run the CLI from it.
+
+It replaces shiv's bootstrap (design §7, issue 10 A). It runs from the zip before anything of the
+payload can be imported, so it uses the standard library only and makes its few file-system
+changes itself (executor_local.fs is inside the payload it is about to unpack).
+
+Layout, compatible with what ``executor paths``, ``doctor`` and the pruning of old extractions
+read: ``$SHIV_ROOT`` (default ``~/.shiv``) holds ``<pyz name>_<build id>/`` with
+``site-packages/`` (everything every CPython shares) and ``site-packages-cpXY/`` (the few
+distributions whose files differ per CPython, pywin32 on Windows).
+
+Why it cannot brick later launches:
+- The one launch that unpacks holds ``.<dir>_lock``: an OS lock (``flock`` / ``msvcrt.locking``)
+  that the kernel drops when the process dies, however it dies. The file records the holder's
+  pid so that a waiter can name it. No child process is ever started (shiv's ``--compile-pyc``
+  ran a process pool whose orphaned workers kept the lock after a SIGKILL).
+- It unpacks into ``.<dir>.tmp-<pid>`` and renames that into place once complete, so the final
+  folder exists only whole. Leftover ``.tmp-*`` folders of killed launches are removed by the
+  next launch that holds the lock (nobody else can be writing them then).
+- A launch that finds another one unpacking says so on stderr at once and waits at most
+  ``$EXECUTOR_UNPACK_TIMEOUT`` seconds (default 120), then exits 12 with a message.
+- No compile step at unpack time: the first part comes with the byte-code of every CPython the
+  build machine had (unpacked for the running one only); anything else is compiled by Python on
+  first import and written beside the source, for each CPython that runs the bundle (even when
+  ``PYTHONDONTWRITEBYTECODE`` is set). On a read-only root Python just skips writing it.
+"""
+
+import errno
+import json
+import os
+import sys
+import time
+import zipfile
+
+EXIT_UNPACK = 12
+DEFAULT_WAIT_S = 120.0
+PID_OFFSET = 16  # the pid is written past the locked byte: Windows locks are mandatory
+PAYLOAD = "payload.zip"
+
+
+def say(message):
+    sys.stderr.write("executor: " + message + "\n")
+    sys.stderr.flush()
+
+
+def fail(message):
+    say(message)
+    sys.exit(EXIT_UNPACK)
+
+
+def archive_path():
+    return os.path.realpath(__loader__.archive)
+
+
+def read_info(archive):
+    return json.loads(__loader__.get_data(os.path.join(archive, "bundle-info.json")))
+
+
+def configured_root():
+    root = os.environ.get("SHIV_ROOT")
+    return os.path.abspath(os.path.expanduser(root or os.path.join("~", ".shiv")))
+
+
+def fallback_root():
+    """A private folder in the temp dir, for when the configured root is not writable."""
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    name = "executor-shiv" if uid is None else "executor-shiv-%d" % uid
+    path = os.path.join(tempfile.gettempdir(), name)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    if uid is not None:
+        st = os.lstat(path)
+        if not os.path.isdir(path) or os.path.islink(path) or st.st_uid != uid or (
+                st.st_mode & 0o077):
+            raise PermissionError(errno.EACCES, "not a private folder of this user", path)
+    return path
+
+
+class Lock:
+    """An exclusive OS lock on a file, dropped by the kernel when the holder dies."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def try_acquire(self):
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                os.lseek(self.fd, 0, os.SEEK_SET)
+                msvcrt.locking(self.fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def write_pid(self):
+        os.lseek(self.fd, PID_OFFSET, os.SEEK_SET)
+        os.write(self.fd, ("%d\n" % os.getpid()).ljust(16).encode())
+
+    def holder(self):
+        try:
+            os.lseek(self.fd, PID_OFFSET, os.SEEK_SET)
+            return int(os.read(self.fd, 16).decode().strip() or "0") or None
+        except (OSError, ValueError):
+            return None
+
+    def close(self):
+        os.close(self.fd)  # closing drops the lock
+
+
+def wait_s():
+    try:
+        return max(0.0, float(os.environ.get("EXECUTOR_UNPACK_TIMEOUT") or DEFAULT_WAIT_S))
+    except ValueError:
+        return DEFAULT_WAIT_S
+
+
+def acquire(lock, target):
+    """Take the unpack lock, or wait (bounded, and saying so) for the launch that has it."""
+    if lock.try_acquire():
+        return
+    bound = wait_s()
+    started = time.monotonic()
+    pid = None
+    while pid is None and time.monotonic() - started < 0.5:
+        pid = lock.holder()  # the holder writes its pid just after it locks
+        if pid is None:
+            if lock.try_acquire():
+                return
+            time.sleep(0.01)
+    who = "pid %d" % pid if pid else "another launch"
+    say("first start of this version: unpacking, waiting for %s (%s)" % (who, target))
+    delay = 0.01
+    while not lock.try_acquire():
+        if time.monotonic() - started > bound:
+            lock.close()
+            fail("gave up after %.0f s waiting for %s to finish unpacking %s; if it is stuck, "
+                 "end it%s and start again (EXECUTOR_UNPACK_TIMEOUT sets the wait)"
+                 % (bound, who, target, " (kill %d)" % pid if pid and os.name != "nt" else ""))
+        time.sleep(delay)  # polling an OS lock; there is nothing to wait on
+        delay = min(delay * 2, 0.1)
+
+
+def remove_tree(path):
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def unpack(archive, member, tmp):
+    import io
+
+    with zipfile.ZipFile(archive) as outer:
+        data = outer.read(member)  # stored: read at once (seeking inside a member is slow)
+    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+        made = set()
+        mine = "." + sys.implementation.cache_tag + ".pyc"
+        for info in inner.infolist():
+            if info.is_dir():
+                continue
+            if info.filename.endswith(".pyc") and not info.filename.endswith(mine):
+                continue  # the byte-code of another CPython: it compiles its own
+            dest = os.path.join(tmp, *info.filename.split("/"))
+            parent = os.path.dirname(dest)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            with inner.open(info) as src, open(dest, "wb") as out:
+                while True:
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+
+
+def rename_into_place(tmp, final):
+    deadline = time.monotonic() + 8
+    while True:
+        try:
+            os.rename(tmp, final)
+            return
+        except PermissionError:  # Windows: a scanner may still hold a new file for a moment
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def unpack_locked(archive, member, root, base, final, done):
+    """Unpack ``member`` of the archive into the folder ``final``, under the lock of ``base``."""
+    os.makedirs(root, exist_ok=True)
+    lock = Lock(os.path.join(root, "." + base + "_lock"))
+    try:
+        acquire(lock, final)
+        lock.write_pid()
+        test_pause(final)
+        if done(final):
+            return  # the launch we waited for finished it
+        parent, leaf = os.path.split(final)
+        os.makedirs(parent, exist_ok=True)
+        # Holding the lock, nobody else is unpacking this build: leftovers are a killed launch's.
+        for name in os.listdir(parent):
+            if name.startswith("." + leaf + ".tmp-"):
+                remove_tree(os.path.join(parent, name))
+        if os.path.lexists(final):  # not ours: we only ever rename complete folders in
+            stale = os.path.join(parent, "." + leaf + ".tmp-stale-%d" % os.getpid())
+            os.rename(final, stale)
+            remove_tree(stale)
+        tmp = os.path.join(parent, "." + leaf + ".tmp-%d" % os.getpid())
+        started = time.monotonic()
+        unpack(archive, member, tmp)
+        rename_into_place(tmp, final)
+        if os.environ.get("EXECUTOR_LOG_LEVEL", "").lower() == "debug":
+            say("unpacked %s in %.0f ms" % (final, (time.monotonic() - started) * 1000))
+    finally:
+        lock.close()
+
+
+def test_pause(final):
+    """Test seam (EXECUTOR_TEST_MODE=1): hold the lock forever, after writing the folder about
+    to be unpacked to $EXECUTOR_TEST_UNPACK_PAUSE, so a test can see a launch wait on us."""
+    marker = os.environ.get("EXECUTOR_TEST_UNPACK_PAUSE")
+    if os.environ.get("EXECUTOR_TEST_MODE") == "1" and marker:
+        with open(marker + ".tmp", "w") as f:
+            f.write(final)
+        os.replace(marker + ".tmp", marker)
+        while True:
+            time.sleep(3600)
+
+
+def first_part_done(target):
+    return os.path.isdir(os.path.join(target, "site-packages"))
+
+
+def not_writable(exc):
+    return isinstance(exc, PermissionError) or getattr(exc, "errno", None) in (
+        errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def with_fallback(what, attempt):
+    """``attempt(root)`` in the configured root, else in a private temp folder; returns root."""
+    root = configured_root()
+    try:
+        attempt(root)
+        return root
+    except OSError as exc:
+        if not not_writable(exc):
+            fail("could not unpack %s into %s: %s" % (what, root, exc))
+        first = exc
+    try:
+        alt_root = fallback_root()
+        attempt(alt_root)
+    except OSError as exc:
+        fail("cannot unpack %s: %s is not writable (%s), nor is the temp dir (%s); set "
+             "SHIV_ROOT to a writable folder" % (what, root, first, exc))
+    say("%s is not writable (%s); using %s instead (set SHIV_ROOT to choose)"
+        % (root, first.strerror or first, alt_root))
+    os.environ["SHIV_ROOT"] = alt_root  # children and `executor paths` use the same root
+    return alt_root
+
+
+class Bundle:
+    """This bundle's extraction: the first part (needed before READY) and the later part."""
+
+    def __init__(self, archive, info):
+        self.archive = archive
+        self.info = info
+        self.base = "%s_%s" % (os.path.basename(archive), info["build_id"])
+        self.target = os.path.join(configured_root(), self.base)
+        self.later = None
+        self.finder = None
+        self.mutex = None
+        # A bundle for another OS still runs its pure-Python part here (to say that it is the
+        # wrong file); its .pth files (pywin32's) would fail, so they are not run.
+        self.foreign = this_platform() != info["platform"]
+
+    def add_dir(self, path):
+        import site
+
+        if self.foreign:
+            sys.path.append(path)
+        else:
+            site.addsitedir(path)
+
+    def ensure_first(self):
+        if first_part_done(self.target):
+            return
+        root = with_fallback("the bundle", lambda root: unpack_locked(
+            self.archive, "payload.zip", root, self.base, os.path.join(root, self.base),
+            first_part_done))
+        self.target = os.path.join(root, self.base)
+
+    def later_dir(self):
+        return os.path.join(self.target, "later")
+
+    def ensure_later(self):
+        """Unpack the later part (compiled libraries) if need be; True once it is importable."""
+        if self.later is not None:
+            return True
+        import threading
+
+        if self.mutex is None:
+            self.mutex = threading.Lock()
+        with self.mutex:
+            if self.later is not None:
+                return True
+            later = self.later_dir()
+            if not os.path.isdir(later):
+                root_of_target = os.path.dirname(self.target)
+
+                def attempt(root):
+                    final = (os.path.join(root, self.base, "later") if root != root_of_target
+                             else later)
+                    unpack_locked(self.archive, "payload-later.zip", root, self.base, final,
+                                  os.path.isdir)
+                    return final
+
+                result = []
+                root = with_fallback("the compiled libraries",
+                                     lambda root: result.append(attempt(root)))
+                later = result[-1] if result else os.path.join(root, self.base, "later")
+            self.add_later(later)
+            return True
+
+    def add_later(self, later):
+        import importlib
+
+        before = list(sys.path)
+        overlay = os.path.join(later, "site-packages-cp%d%d" % sys.version_info[:2])
+        if os.path.isdir(overlay):
+            self.add_dir(overlay)
+        self.add_dir(os.path.join(later, "site-packages"))
+        added = [p for p in sys.path if p not in before]
+        first = os.path.join(self.target, "site-packages")
+        at = sys.path.index(first) + 1 if first in sys.path else 0
+        rest = [p for p in sys.path if p not in added]
+        sys.path[:] = rest[:at] + added + rest[at:]
+        self.later = later
+        if self.finder in sys.meta_path:
+            sys.meta_path.remove(self.finder)
+        importlib.invalidate_caches()
+
+    def setup_path(self):
+        before = list(sys.path)
+        self.add_dir(os.path.join(self.target, "site-packages"))
+        added = [p for p in sys.path if p not in before]
+        sys.path[:] = added + [p for p in sys.path if p not in added]
+        if os.path.isdir(self.later_dir()):
+            self.add_later(self.later_dir())
+        else:
+            self.finder = LaterFinder(self, self.info.get("lazy_names", []))
+            sys.meta_path.insert(0, self.finder)
+
+
+class LaterFinder:
+    """Unpacks the later part at the first import of one of its names, then steps aside."""
+
+    def __init__(self, bundle, names):
+        self.bundle = bundle
+        self.names = frozenset(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if path is None and name in self.names:
+            if os.environ.get("EXECUTOR_LOG_LEVEL", "").lower() == "debug":
+                say("import of %s: unpacking the later part of the bundle" % name)
+            self.bundle.ensure_later()
+        return None  # the path finders, now seeing the later part, find the module
+
+    def invalidate_caches(self):
+        pass
+
+
+def this_platform():
+    machine = (os.uname().machine if hasattr(os, "uname")
+               else os.environ.get("PROCESSOR_ARCHITECTURE", "")).lower()
+    if sys.platform == "win32":
+        return "windows-" + {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+    system = "macos" if sys.platform == "darwin" else sys.platform.rstrip("0123456789")
+    return system + "-" + {"amd64": "x86_64", "arm64": "aarch64" if system == "linux"
+                           else "arm64"}.get(machine, machine)
+
+
+BUNDLE = None
+
+
+def ensure_later():
+    """For the program: unpack the compiled libraries now (the daemon calls it after READY)."""
+    return BUNDLE.ensure_later() if BUNDLE is not None else False
+
+
+def main():
+    global BUNDLE
+    archive = archive_path()
+    BUNDLE = bundle = Bundle(archive, read_info(archive))
+    bundle.ensure_first()
+    bundle.setup_path()
+    # Python writes each module's byte-code on first import, for whichever CPython runs us.
+    sys.dont_write_bytecode = False
+    if bundle.foreign:
+        running = this_platform()
+        say("warning: this file is for %s, and this computer is %s: its compiled modules will "
+            "not load (`executor doctor` checks them); get executor-%s.pyz"
+            % (bundle.info["platform"], running, running))
+    from executor_local.cli import main as cli_main
+
+    cli_main()
