@@ -54,7 +54,7 @@ async def run_execute(ctx: Any, args: dict[str, Any]) -> ToolResult | Paused:
     code = args.get("code")
     if not isinstance(code, str) or not code.strip():
         return error("invalid_arguments", "execute: `code` must be a non-empty string")
-    outcome = await ctx.services.executions.execute_code(code, origin=ctx.origin or "mcp")
+    outcome = await ctx.services.executions.execute_code(code, origin="mcp")  # the caller label, not the daemon URL
     return from_code_outcome(outcome)
 
 
