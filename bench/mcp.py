@@ -4,9 +4,9 @@ and the server's RSS over many calls.
 
     .venv/bin/python bench/mcp.py [--quick]
 
-Runs from the source tree with the venv (the bundle does not carry the SDK yet). Until the
-core catalog lands, the server's Services are the contract-shaped ones of the tests (a real
-HTTP upstream, pauses in SQLite), so ``search`` here times MCP + a naive in-memory search.
+Runs from the source tree with the venv (the bundle does not carry the SDK yet). ``search``
+and ``invoke`` are measured on a real daemon whose catalog holds a 10k-operation OpenAPI spec,
+and again on the contract-shaped test Services (a real HTTP upstream, pauses in SQLite).
 """
 
 from __future__ import annotations
@@ -258,8 +258,10 @@ def main() -> int:
                    f"{platform.python_version()}, {platform.system()} {platform.release()}")
         args.output.write_text(
             f"# MCP benchmark\n\nMeasured on {machine} by `python bench/mcp.py"
-            f"{' --quick' if args.quick else ''}` (from the source tree; Services are the "
-            "contract-shaped test ones until the catalog core is merged).\n\n"
+            f"{' --quick' if args.quick else ''}` (from the source tree). The rows from \"add a\" "
+            "to \"daemon rss after\" are a real daemon with the real catalog; the rest use the "
+            "contract-shaped test Services (tests/mcp_contract_services.py) in the daemon's "
+            "app.\n\n"
             f"{table}\n")
     return 0
 

@@ -46,6 +46,7 @@ def tools_for(base_url: str) -> list[dict[str, Any]]:
 class Catalog:
     def __init__(self, tools: list[dict[str, Any]]) -> None:
         self.tools = tools
+        self.index = NoIndex()
 
     def _visible(self) -> list[dict[str, Any]]:
         return [t for t in self.tools if not t.get("blocked")]
@@ -181,6 +182,13 @@ class NoPlugins:
     """The plugin registry of a catalog without plugins (the server's lifespans ask it)."""
 
     def get(self, _plugin_id: str) -> None:
+        return None
+
+
+class NoIndex:
+    """The search index of a catalog that searches in memory (the server warms an index)."""
+
+    def ensure_current(self) -> None:
         return None
 
 

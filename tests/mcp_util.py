@@ -31,10 +31,13 @@ def serve_app(services: Any, token: str = TOKEN, port: int = 0,
     sock.bind(("127.0.0.1", port))
     sock.listen(128)
     bound = sock.getsockname()[1]
-    if services is not None and not hasattr(services, "registry"):
-        from mcp_contract_services import NoPlugins
+    if services is not None:  # a test double: give it what the server's lifespans ask for
+        from mcp_contract_services import NoIndex, NoPlugins
 
-        services.registry = NoPlugins()  # a test double: the server's lifespans ask for it
+        if not hasattr(services, "registry"):
+            services.registry = NoPlugins()
+        if not hasattr(services.catalog, "index"):
+            services.catalog.index = NoIndex()
     try:  # the catalog core's app (server.app), where /mcp is one of its MOUNTS
         from executor_local.server.app import build_app
     except ModuleNotFoundError:

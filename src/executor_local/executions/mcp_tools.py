@@ -54,7 +54,8 @@ async def run_execute(ctx: Any, args: dict[str, Any]) -> ToolResult | Paused:
     code = args.get("code")
     if not isinstance(code, str) or not code.strip():
         return error("invalid_arguments", "execute: `code` must be a non-empty string")
-    outcome = await ctx.services.executions.execute_code(code, origin=ctx.origin or "mcp")
+    # The caller label; ctx.origin is the daemon URL used in approval links.
+    outcome = await ctx.services.executions.execute_code(code, origin="mcp")
     return from_code_outcome(outcome)
 
 
