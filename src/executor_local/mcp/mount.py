@@ -48,12 +48,19 @@ class McpMount:
         self._stop, self._lock, self._imported = anyio.Event(), anyio.Lock(), anyio.Event()
         async with anyio.create_task_group() as tg:
             self._tg = tg
-            tg.start_soon(self._prewarm)
+            prewarm = anyio.CancelScope()
+            tg.start_soon(self._in_scope, prewarm, self._prewarm)
             try:
                 yield
             finally:
+                prewarm.cancel()  # a stop does not wait for the SDK import
                 self._stop.set()  # the host leaves manager.run(), which ends every session
                 self._tg = None
+
+    @staticmethod
+    async def _in_scope(cancel_scope: Any, func: Callable[[], Any]) -> None:
+        with cancel_scope:
+            await func()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -81,16 +88,35 @@ class McpMount:
         """Import the SDK in the background once the app is up (after READY), so the first
         MCP client (often the bridge that just started this daemon) does not wait for it.
 
-        This is the only place the SDK is imported from: the ``mcp`` package imports itself
-        circularly, and two threads importing it at once can see it half-initialized.
+        The import runs in a daemon thread that a stop abandons: on a first launch it waits
+        for the bundle's compiled part to unpack (seconds), and a SIGTERM meanwhile must still
+        end the process within the desktop contract's 5 s. (anyio's worker threads are not
+        daemon threads: the interpreter would join one at exit.)
         """
-        import anyio.to_thread
+        import asyncio
+        import threading
 
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[ImportError | None] = loop.create_future()
+
+        def settle(result: ImportError | None) -> None:
+            if not done.done():
+                done.set_result(result)
+
+        def work() -> None:
+            result: ImportError | None = None
+            try:
+                _import_server()
+            except ImportError as exc:  # a build without the SDK: /mcp will say so when asked
+                result = exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone: the daemon stopped
+                loop.call_soon_threadsafe(settle, result)
+
+        threading.Thread(target=work, name="mcp-sdk-import", daemon=True).start()
         try:
-            await anyio.to_thread.run_sync(_import_server)
-        except ImportError as exc:  # a build without the SDK: /mcp will say so when asked
-            log.debug("MCP is not available: %s", exc)
-            self._import_error = exc
+            self._import_error = await done
+            if self._import_error is not None:
+                log.debug("MCP is not available: %s", self._import_error)
         finally:
             self._imported.set()
 
