@@ -40,9 +40,9 @@ class Daemon:
     """A ``daemon run --foreground`` child whose stdout and stderr are read as they come."""
 
     def __init__(self, pyz: Path, args: list[str], env: dict[str, str],
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, cwd: Path | None = None) -> None:
         self.proc = subprocess.Popen(
-            [python, str(pyz), *args], env=env, stdin=subprocess.DEVNULL,
+            [python, str(pyz), *args], env=env, stdin=subprocess.DEVNULL, cwd=cwd,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
         )
         self.stdout: list[str] = []

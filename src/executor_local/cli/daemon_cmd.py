@@ -31,6 +31,13 @@ def daemon() -> None:
     """Run and manage the local daemon."""
 
 
+def _set_scope(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``--scope DIR`` is ``EXECUTOR_SCOPE_DIR``: the environment carries it to a background
+    daemon and to the store's tenant choice (store/tenant.py)."""
+    if value:
+        os.environ["EXECUTOR_SCOPE_DIR"] = os.path.abspath(value)
+
+
 def _serve_options(port_default: int | None, host_default: str | None) -> Callable[[Any], Any]:
     """The options ``run`` and ``restart`` share (restart defaults to the previous daemon's)."""
     def decorate(f: Any) -> Any:
@@ -53,6 +60,11 @@ def _serve_options(port_default: int | None, host_default: str | None) -> Callab
                          show_envvar=True,
                          help="Bearer token for the API; default: server-control/auth.json. "
                               "Use --auth-token=T."),
+            click.option("--scope", type=click.Path(file_okay=False), expose_value=False,
+                         callback=_set_scope, metavar="DIR",
+                         help="Serve the tenant of this scope dir when the data holds several "
+                              "(as EXECUTOR_SCOPE_DIR; one tenant is served whatever the "
+                              "folder)."),
             click.option("--start-timeout", type=click.FloatRange(1), default=60.0,
                          show_default=True,
                          help="Background start: seconds to wait for the daemon to be ready."),
