@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from executor_local import fs
+from executor_local import fs, procinfo
 from executor_local.boot.locate import DataDirChoice
 from executor_local.boot.own import LOCK_NAME
-from executor_local.daemon import procinfo, shiv_prune
+from executor_local.daemon import shiv_prune
 from executor_local.daemon.logfile import log_path
 from executor_local.daemon.manifest import STARTING, Manifest, manifest_path, read_manifest
 from executor_local.daemon.server import bind_socket

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from executor_local.daemon import procinfo
+from executor_local import procinfo
 from executor_local.daemon.manifest import (
     STARTING,
     Manifest,

@@ -17,7 +17,7 @@ from executor_local.cli.app import Context, json_option, pass_context
 def doctor(ctx: Context, port: int | None) -> None:
     """Check the data dir, its owner, the manifest, the port, migration state, backups, free
     space, open handles and old shiv extractions. Changes nothing."""
-    from executor_local.daemon.doctor import diagnose, render
+    from executor_local.boot.doctor import diagnose, render
 
     choice = ctx.locate()
     findings = diagnose(choice, port)

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from executor_local import __version__, fs
-from executor_local.daemon import procinfo
+from executor_local import __version__, fs, procinfo
 
 CONTROL_DIR = "server-control"
 MANIFEST_NAME = "server.json"

@@ -185,7 +185,7 @@ def other_holders(db: Path) -> list[Any] | None:
 
     This is what finds an idle connection, which holds no SQLite lock in rollback mode.
     """
-    from executor_local.daemon import procinfo  # stdlib only; /proc is read only on Linux
+    from executor_local import procinfo  # stdlib only; /proc is read only on Linux
 
     members = [*fs.sqlite_set(db), db.with_name(db.name + "-journal")]
     return procinfo.open_handles([m for m in members if m.exists()])
