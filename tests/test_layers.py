@@ -34,7 +34,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("secrets",),
     ("migrate",),
     ("store",),
-    ("fs", "datadir", "procinfo"),  # stdlib only (datadir: platformdirs, lazily)
+    ("fs", "procinfo"),  # every file-system mutation; facts about other processes
+    ("datadir",),  # the data dir's file names (stdlib only; platformdirs lazily)
     ("errors", "__init__"),  # the error types and the version: they import nothing of ours
 )
 

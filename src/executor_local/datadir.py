@@ -21,6 +21,7 @@ provider all name these files, and none of them may import another for a file na
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,9 @@ TOKEN_NAME = "auth.json"
 LOG_DIR_NAME = "logs"
 DAEMON_LOG_NAME = "daemon.log"
 FILE_SECRETS_NAME = "auth.json"
+
+# A backup of a whole file set: the v1 set after a migration, or the set a restore replaced.
+BACKUP_RE = re.compile(r"^data\.db\.(v1-v2|before-restore)-(\d+)-([0-9a-f]{8})$")
 
 # The port the daemon serves on unless told otherwise (Executor's).
 DEFAULT_PORT = 4788
@@ -82,11 +86,6 @@ class SqliteFiles:
 
 def sqlite_files(base: Path | str) -> SqliteFiles:
     return SqliteFiles(Path(base))
-
-
-def is_sidecar(path: Path) -> bool:
-    """True for a ``-wal``/``-shm``/``-journal`` member (not a base file)."""
-    return path.name.endswith((WAL_SUFFIX, SHM_SUFFIX, JOURNAL_SUFFIX))
 
 
 @dataclass(frozen=True)

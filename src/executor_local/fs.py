@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from executor_local.datadir import SHM_SUFFIX, WAL_SUFFIX, sqlite_files
 from executor_local.errors import DiskFailure, FileLocked, NoSpace, NotWritable
 
 log = logging.getLogger("executor.fs")
@@ -37,7 +38,7 @@ RETRY_DELAYS_MS: tuple[int, ...] = (50, 100, 250, 500, 1000, 2000, 4000)
 # ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
 RETRYABLE_WINERRORS = frozenset({5, 32, 33})
 RETRYABLE_ERRNOS = frozenset({errno.EBUSY, errno.EPERM, errno.EACCES})
-SQLITE_SIDECARS = ("-wal", "-shm")
+SQLITE_SIDECARS = (WAL_SUFFIX, SHM_SUFFIX)
 IS_WINDOWS = os.name == "nt"
 # fsync errors that only say "this file system or handle cannot flush": nothing was lost, so a
 # best-effort flush ignores them. Anything else (EIO, ENOSPC, ...) means the data on disk is
@@ -364,8 +365,7 @@ def _temp_sibling(target: Path) -> str:
 
 def sqlite_set(base: Path | str) -> list[Path]:
     """The members of a SQLite file set: the base file and its ``-wal``/``-shm`` sidecars."""
-    b = Path(base)
-    return [b] + [b.with_name(b.name + suffix) for suffix in SQLITE_SIDECARS]
+    return sqlite_files(base).members
 
 
 def remove_sqlite_set(base: Path | str) -> None:

@@ -6,6 +6,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
+from executor_local.boot.desktop import print_ready
 from executor_local.boot.locate import DataDirChoice, ensure_data_dir
 from executor_local.boot.own import claim_data_dir
 from executor_local.boot.steps import step
@@ -13,13 +14,13 @@ from executor_local.daemon.logfile import open_daemon_log
 from executor_local.daemon.server import StopSignals
 from executor_local.daemon.session import DaemonSession, open_session
 from executor_local.daemon.shiv_prune import start_pruning
+from executor_local.datadir import DEFAULT_PORT
 from executor_local.migrate.layout import Layout
 from executor_local.migrate.recover import recover
 from executor_local.migrate.run import MigrationResult, migrate_if_needed
 
 log = logging.getLogger("executor.boot")
 
-DEFAULT_PORT = 4788
 
 
 @dataclass
@@ -79,8 +80,7 @@ def announce(session: DaemonSession) -> None:
     """Step 7: the desktop-shell contract, byte for byte, flushed at once; then, off the
     critical path, prune this program's old shiv extractions."""
     with step("announce"):
-        sys.stdout.write(f"EXECUTOR_READY:{session.port}\n")
-        sys.stdout.flush()
+        print_ready(session.port)
         sys.stdout.write(f"Daemon ready on {session.origin}\n")
         sys.stdout.flush()
     start_pruning()

@@ -18,9 +18,9 @@ from urllib.parse import quote
 import click
 
 from executor_local.cli.app import Context
+from executor_local.datadir import DEFAULT_PORT
 from executor_local.errors import EXIT_UNEXPECTED, ExecutorError
 
-DEFAULT_PORT = 4788
 REQUEST_TIMEOUT_S = 330.0  # a tool call may run up to its own 300 s deadline
 
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from executor_local.boot.desktop import print_attached
 from executor_local.cli.app import Context, json_option, pass_context
+from executor_local.datadir import DEFAULT_PORT
 from executor_local.errors import EXIT_NOT_RUNNING
 
 if TYPE_CHECKING:
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("executor.daemon")
 
-DEFAULT_PORT = 4788
 DEFAULT_HOST = "127.0.0.1"
 
 
@@ -171,7 +172,7 @@ def _run_foreground(opts: DaemonOptions) -> int:
         m = attached.manifest
         log.info("attached: the daemon is already running at %s (pid %d)", m.origin, m.pid)
         if os.environ.get("EXECUTOR_CLIENT") == "desktop":
-            click.echo(f"EXECUTOR_ATTACHED:{m.port}")
+            print_attached(m.port)
         click.echo(f"Daemon already running at {m.origin}")
         return 0
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import click
 
 from executor_local.cli.app import Context, pass_context
-
-DEFAULT_PORT = 4788
+from executor_local.datadir import DEFAULT_PORT
 
 
 @click.command("mcp")

@@ -27,6 +27,7 @@ import stat
 from pathlib import Path
 
 from executor_local import fs
+from executor_local.datadir import sqlite_files
 from executor_local.errors import DataCorrupt, NotWritable, UnsupportedLayout
 from executor_local.migrate.journal import Journal
 from executor_local.migrate.layout import Layout
@@ -217,7 +218,7 @@ def _refuse_suspect_empty(layout: Layout) -> None:
     db = layout.db
     if not db.exists() or holds_data(db):
         return
-    wal = fs.sqlite_set(db)[1]
+    wal = sqlite_files(db).wal
     if holds_data(wal):
         raise DataCorrupt(
             f"{db} is empty but {wal.name} beside it holds {wal.stat().st_size} bytes: that log "

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from executor_local import fs
+from executor_local.datadir import sqlite_files
 from executor_local.errors import DataDirOwned, DataTooNew, DiskFailure, NoSpace
 from executor_local.migrate import auth_file, testhooks
 from executor_local.migrate import journal as journal_io
@@ -105,7 +106,7 @@ def open_read_only(db: Path) -> sqlite3.Connection:
     replay) it is opened ``immutable``: then SQLite does not even create a -shm, and a refusal
     (too new, unknown shape) leaves every byte of the dir as it was (matrix #18).
     """
-    wal, journal = fs.sqlite_set(db)[1], db.with_name(db.name + "-journal")
+    wal, journal = sqlite_files(db).wal, sqlite_files(db).journal
     alone = not holds_data(wal) and not holds_data(journal)
     uri = f"{db.absolute().as_uri()}?mode=ro" + ("&immutable=1" if alone else "")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
@@ -197,7 +198,7 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
         progress.set("verifying the v2 database")
         staging = Path(journal.staging)
         verify(staging, plan.expected_counts, V1_TO_V2_STAMP)
-        for sidecar in fs.sqlite_set(staging)[1:]:
+        for sidecar in sqlite_files(staging).sidecars:
             fs.remove(sidecar)
         fs.fsync_dir(layout.data_dir)
         if journal.auth_next and Path(journal.auth_next).exists():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from executor_local import fs
+from executor_local.datadir import sqlite_files
 from executor_local.errors import DataCorrupt, DataDirOwned, ExecutorError
 from executor_local.store.open import connect, is_busy
 
@@ -129,7 +130,8 @@ def snapshot(db: Path, dest: Path) -> dict[str, Any]:
             finally:
                 dst.close()
         else:
-            for member, copy in zip(fs.sqlite_set(db)[:2], fs.sqlite_set(dest)[:2], strict=True):
+            src_files, dest_files = sqlite_files(db), sqlite_files(dest)
+            for member, copy in ((db, dest), (src_files.wal, dest_files.wal)):
                 _copy_locked(member, copy, held)
         src.execute("ROLLBACK")
     finally:
@@ -187,7 +189,7 @@ def other_holders(db: Path) -> list[Any] | None:
     """
     from executor_local import procinfo  # stdlib only; /proc is read only on Linux
 
-    members = [*fs.sqlite_set(db), db.with_name(db.name + "-journal")]
+    members = sqlite_files(db).with_journal
     return procinfo.open_handles([m for m in members if m.exists()])
 
 
@@ -238,7 +240,7 @@ def fingerprint(db: Path, held: dict[str, int]) -> dict[str, Any]:
     closed only once SQLite is done with the file (POSIX locks are per process, per file).
     """
     out: dict[str, Any] = {}
-    for key, member in (("base", db), ("wal", fs.sqlite_set(db)[1])):
+    for key, member in (("base", db), ("wal", sqlite_files(db).wal)):
         try:
             fd = open_held(member, held)
         except FileNotFoundError:
