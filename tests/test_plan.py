@@ -554,7 +554,7 @@ def test_fixture_matches_executor_159(tmp_path: Path, case: str) -> None:
             assert _without_kept_extras(slug, json.loads(config), facts, case) == json.loads(
                 t_config
             ), slug
-        assert tenant == facts["scope"] if mine else True
+            assert tenant == facts["scope"], slug  # every integration's, not the last one's
 
         # Connections: all of 1.5.9's, identical; ours adds `workspace` ones (deliberate) for
         # the sources 1.5.9 left without a connection (and so without tools).

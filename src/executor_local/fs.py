@@ -253,6 +253,36 @@ def copy_file(src: Path | str, dst: Path | str, *, mode: int = 0o600) -> None:
         raise
 
 
+def copy_open_file(fd: int, dst: Path | str) -> None:
+    """Copy what the open descriptor ``fd`` holds, from offset 0, into ``dst`` (created private
+    when new, truncated when not). Not flushed: the migrator's snapshot copy verifies and
+    flushes the set itself. The source is read through a descriptor the caller already holds
+    (a locked SQLite member), never reopened by name.
+    """
+    create_private_file(dst)
+    out = os.open(str(dst), os.O_WRONLY | os.O_TRUNC | getattr(os, "O_BINARY", 0))
+    try:
+        size, done = os.fstat(fd).st_size, 0
+        try:
+            while done < size:
+                sent = os.sendfile(out, fd, done, size - done)
+                if sent == 0:
+                    break
+                done += sent
+        except OSError:  # no file-to-file sendfile here (macOS): plain reads and writes
+            os.lseek(out, done, os.SEEK_SET)
+            while done < size:
+                chunk = os.pread(fd, min(size - done, 1 << 20), done)
+                if not chunk:
+                    break
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(out, view):]
+                done += len(chunk)
+    finally:
+        os.close(out)
+
+
 def fsync_file(path: Path | str) -> None:
     """Flush a file through a read-write descriptor (Windows refuses to flush a read-only one).
 

@@ -308,28 +308,7 @@ def _copy_locked(member: Path, copy: Path, held: dict[str, int]) -> None:
         fd = open_held(member, held)
     except FileNotFoundError:
         return
-    fs.create_private_file(copy)
-    out = os.open(str(copy), os.O_WRONLY | os.O_TRUNC | getattr(os, "O_BINARY", 0))
-    try:
-        size, done = os.fstat(fd).st_size, 0
-        try:
-            while done < size:
-                sent = os.sendfile(out, fd, done, size - done)
-                if sent == 0:
-                    break
-                done += sent
-        except OSError:  # no file-to-file sendfile here (macOS): plain reads and writes
-            os.lseek(out, done, os.SEEK_SET)
-            while done < size:
-                chunk = os.pread(fd, min(size - done, 1 << 20), done)
-                if not chunk:
-                    break
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(out, view):]
-                done += len(chunk)
-    finally:
-        os.close(out)
+    fs.copy_open_file(fd, copy)
 
 
 def verify(path: Path, expected: dict[str, int], stamp: str) -> None:
