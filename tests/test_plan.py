@@ -13,16 +13,16 @@ import pytest
 
 import v1gen
 from dbcheck import opened, rows
-from executor_local.migrate.classify import KNOWN_LEDGER_NAMES
-from executor_local.migrate.plan import (
+from executor_local.migrate.plan.planner import (
     POST_FORM_STAMPS,
     MigrationPlan,
     PlanError,
     plan_migration,
     write_plan,
 )
-from executor_local.migrate.secrets_v1 import migrated_item_id, read_auth_file
-from executor_local.migrate.v1_forms import bring_to_v1_final
+from executor_local.migrate.v1.classify import KNOWN_LEDGER_NAMES
+from executor_local.migrate.v1.forms import bring_to_v1_final
+from executor_local.migrate.v1.secrets import migrated_item_id, read_auth_file
 from executor_local.store.schema import V1_TO_V2_STAMP, create_v2_schema
 
 NOW = 1_795_651_386_224

@@ -160,7 +160,7 @@ def check_owner(data_dir: Path) -> None:
 def check_auth_file(auth: Path) -> None:
     """Refuse an auth.json the migration could not read or replace, before anything is written:
     not a file, unreadable, nested too deeply, not JSON, or in a folder we cannot write."""
-    from executor_local.migrate.secrets_v1 import read_auth_file
+    from executor_local.migrate.v1.secrets import read_auth_file
 
     if not (auth.exists() or auth.is_symlink()):
         return

@@ -29,7 +29,6 @@ from executor_local.migrate import auth_file, testhooks
 from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal
-from executor_local.migrate.keychain import copy_keychain_items
 from executor_local.migrate.layout import Layout, new_nonce
 from executor_local.migrate.preflight import check_auth_file, check_data_files, holds_data
 from executor_local.migrate.progress import Progress
@@ -46,6 +45,7 @@ from executor_local.migrate.sqlite_files import (
     verify,
 )
 from executor_local.migrate.testhooks import pause
+from executor_local.migrate.v1.keychain import copy_keychain_items
 from executor_local.store.schema import V1_TO_V2_STAMP, create_v2_schema
 
 log = logging.getLogger("executor.migrate")
@@ -75,7 +75,7 @@ class MigrationResult:
 
 def probe(db: Path) -> str:
     """Classify ``data.db`` without changing what it holds (see ``classify.classify``)."""
-    from executor_local.migrate.classify import classify
+    from executor_local.migrate.v1.classify import classify
 
     if not db.exists() or db.stat().st_size == 0:
         return "empty"
@@ -221,10 +221,10 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
 
 def _build_staging(journal: Journal) -> Any:
     """Read the snapshot, plan, and write the staging v2 database in one transaction."""
-    from executor_local.migrate.plan import plan_migration
-    from executor_local.migrate.plan_write import attach_source, detach_source, write_plan
-    from executor_local.migrate.secrets_v1 import read_auth_file
-    from executor_local.migrate.v1_forms import bring_to_v1_final
+    from executor_local.migrate.plan.planner import plan_migration
+    from executor_local.migrate.v1.forms import bring_to_v1_final
+    from executor_local.migrate.v1.secrets import read_auth_file
+    from executor_local.migrate.write.staging import attach_source, detach_source, write_plan
 
     snap, staging = Path(journal.snapshot or ""), Path(journal.staging)
     auth_path = Path(journal.auth_path) if journal.auth_path else None
@@ -321,10 +321,10 @@ def _free_bytes(layout: Layout) -> int:
 
 def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
     """Plan the migration on a private copy outside the data dir, leaving it byte-identical."""
-    from executor_local.migrate.classify import classify
-    from executor_local.migrate.plan import plan_migration
-    from executor_local.migrate.secrets_v1 import read_auth_file
-    from executor_local.migrate.v1_forms import bring_to_v1_final
+    from executor_local.migrate.plan.planner import plan_migration
+    from executor_local.migrate.v1.classify import classify
+    from executor_local.migrate.v1.forms import bring_to_v1_final
+    from executor_local.migrate.v1.secrets import read_auth_file
 
     auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
     in_flight = layout.journal.exists()

@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from executor_local.migrate.plan.configs import API_KEY, OAUTH, TOKEN
 from executor_local.migrate.rows import row_id
-from executor_local.migrate.secrets_v1 import lookup_file_secret, migrated_item_id
-from executor_local.migrate.v2_config import API_KEY, OAUTH, TOKEN
+from executor_local.migrate.v1.secrets import lookup_file_secret, migrated_item_id
 
 CLIENT_CREDENTIALS_TTL_MS = 60 * 60 * 1000
 DEFAULT_PROVIDER = "file"

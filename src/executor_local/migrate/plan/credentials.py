@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from executor_local.migrate.plan_state import PlannerState, limited
-from executor_local.migrate.rows import dumps, loads, query_all, select_dicts
-from executor_local.migrate.secrets_v1 import lookup_file_secret, migrated_item_id, nested_entries
-from executor_local.migrate.v2_connections import (
+from executor_local.migrate.plan.connections import (
     Binding,
     ConnectionPlanner,
     PlannedConnections,
     Secret,
 )
+from executor_local.migrate.plan.state import PlannerState, limited
+from executor_local.migrate.rows import dumps, loads, query_all, select_dicts
+from executor_local.migrate.v1.secrets import lookup_file_secret, migrated_item_id, nested_entries
 
 
 @dataclass(frozen=True)

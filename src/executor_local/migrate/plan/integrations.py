@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from executor_local.migrate.plan_rules import normalize_plugin, source_data
-from executor_local.migrate.plan_state import PlannerState, limited
+from executor_local.migrate.plan.configs import ConfigResult, build_config, google_discovery_config
+from executor_local.migrate.plan.connections import SlotMaps
+from executor_local.migrate.plan.rules import normalize_plugin, source_data
+from executor_local.migrate.plan.state import PlannerState, limited
 from executor_local.migrate.rows import as_int, dumps, loads, query_all, row_id, select_dicts
-from executor_local.migrate.v2_config import ConfigResult, build_config, google_discovery_config
-from executor_local.migrate.v2_connections import SlotMaps
 
 
 @dataclass(frozen=True)

@@ -42,15 +42,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from executor_local.migrate.plan_credentials import CredentialPlanning, KeychainCopy
-from executor_local.migrate.plan_integrations import IntegrationPlanning, SpecBlob
-from executor_local.migrate.plan_policies import PolicyPlanning
-from executor_local.migrate.plan_rules import v2_blob_namespace
-from executor_local.migrate.plan_state import LIST_LIMIT, limited
-from executor_local.migrate.plan_write import POST_FORM_STAMPS, write_plan
+from executor_local.migrate.plan.connections import Owner, parse_scope
+from executor_local.migrate.plan.credentials import CredentialPlanning, KeychainCopy
+from executor_local.migrate.plan.integrations import IntegrationPlanning, SpecBlob
+from executor_local.migrate.plan.policies import PolicyPlanning
+from executor_local.migrate.plan.rules import v2_blob_namespace
+from executor_local.migrate.plan.state import LIST_LIMIT, limited
 from executor_local.migrate.rows import query_all, scalar
-from executor_local.migrate.secrets_v1 import format_auth_json, rewrite_flat_auth
-from executor_local.migrate.v2_connections import Owner, parse_scope
+from executor_local.migrate.v1.secrets import format_auth_json, rewrite_flat_auth
+from executor_local.migrate.write.staging import POST_FORM_STAMPS, write_plan
 from executor_local.store.schema import table_columns
 
 __all__ = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from executor_local.migrate.plan_state import PlannerState
+from executor_local.migrate.plan.state import PlannerState
 from executor_local.migrate.rows import as_int, query_all, row_id, select_dicts
-from executor_local.migrate.secrets_v1 import migrated_item_id
+from executor_local.migrate.v1.secrets import migrated_item_id
 
 STATIC_POLICY_NAMESPACES = ("executor", "openapi")
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from executor_local.migrate.plan.configs import Credential
+from executor_local.migrate.plan.connections import Owner, Secret, SlotMaps
 from executor_local.migrate.rows import table_names
-from executor_local.migrate.v2_config import Credential
-from executor_local.migrate.v2_connections import Owner, Secret, SlotMaps
 
 if TYPE_CHECKING:
-    from executor_local.migrate.plan_integrations import SpecBlob
+    from executor_local.migrate.plan.integrations import SpecBlob
 
 COUNTED_TABLES = (
     "integration",

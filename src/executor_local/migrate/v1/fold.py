@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from executor_local.migrate.rows import dumps, query_all
-from executor_local.migrate.v1_fold_rows import FoldRows, json_column
+from executor_local.migrate.v1.fold_rows import FoldRows, json_column
 from executor_local.store.schema import table_columns
 
 # Per-plugin tables that legacy 0006/0011 dropped after folding them (the session tables are
