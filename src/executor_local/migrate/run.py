@@ -19,8 +19,9 @@ import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from executor_local import fs
 from executor_local.datadir import sqlite_files
@@ -45,8 +46,12 @@ from executor_local.migrate.sqlite_files import (
     verify,
 )
 from executor_local.migrate.testhooks import pause
+from executor_local.migrate.v1.classify import DataKind
 from executor_local.migrate.v1.keychain import copy_keychain_items
 from executor_local.store.schema import V1_TO_V2_STAMP, create_v2_schema
+
+if TYPE_CHECKING:
+    from executor_local.migrate.plan.planner import MigrationPlan
 
 log = logging.getLogger("executor.migrate")
 
@@ -59,26 +64,35 @@ SPACE_MARGIN_BYTES = 16 * 1024 * 1024
 BUILD_PRAGMAS = ("journal_mode=MEMORY", "synchronous=OFF")
 
 
+class Status(StrEnum):
+    """What the migrate step found or did (``v1``: a dry run's "would migrate")."""
+
+    FRESH = "fresh"
+    V1 = "v1"
+    V2 = "v2"
+    MIGRATED = "migrated"
+
+
 @dataclass
 class MigrationResult:
     """What the migrate step did: ``status`` is fresh, v2, migrated."""
 
-    status: str
+    status: Status
     backup: Path | None = None
     report: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
     def migrated(self) -> bool:
-        return self.status == "migrated"
+        return self.status == Status.MIGRATED
 
 
-def probe(db: Path) -> str:
+def probe(db: Path) -> DataKind:
     """Classify ``data.db`` without changing what it holds (see ``classify.classify``)."""
     from executor_local.migrate.v1.classify import classify
 
     if not db.exists() or db.stat().st_size == 0:
-        return "empty"
+        return DataKind.EMPTY
     try:
         conn = open_read_only(db)
     except sqlite3.OperationalError:
@@ -119,11 +133,11 @@ def open_read_only(db: Path) -> sqlite3.Connection:
     return conn
 
 
-def refuse_unknown(db: Path, kind: str) -> None:
-    if kind == "too-new":
+def refuse_unknown(db: Path, kind: DataKind) -> None:
+    if kind == DataKind.TOO_NEW:
         raise DataTooNew(f"{db} was written by a newer program than executor-local "
                          "understands; it was left untouched", path=db)
-    if kind == "unknown":
+    if kind == DataKind.UNKNOWN:
         raise DataTooNew(f"{db} is a SQLite database of an unknown shape (neither Executor v1 "
                          "nor v2); it was left untouched", path=db,
                          hint="Check --data-dir points at an Executor data dir.")
@@ -146,8 +160,8 @@ def migrate_if_needed(layout: Layout, auth_path: Path | None = None) -> Migratio
     check_data_files(layout)  # before anything opens data.db: a probe may already write
     kind = probe(layout.db)
     refuse_unknown(layout.db, kind)
-    if kind != "v1":
-        return MigrationResult("fresh" if kind == "empty" else "v2")
+    if kind != DataKind.V1:
+        return MigrationResult(Status.FRESH if kind == DataKind.EMPTY else Status.V2)
     check_free_space(layout)
     auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
     check_auth_file(auth)
@@ -216,10 +230,17 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
         if converted is exc:
             raise  # `raise exc from exc` would make exc its own cause, hiding the real one
         raise converted from exc
-    return MigrationResult("migrated", Path(journal.backup), plan.to_json(), list(plan.warnings))
+    return MigrationResult(Status.MIGRATED, Path(journal.backup), plan.to_json(),
+                           list(plan.warnings))
 
 
-def _build_staging(journal: Journal) -> Any:
+def merge_warnings(plan: MigrationPlan, fold_warnings: list[str], auth_path: Path | None) -> None:
+    """The fold's warnings first, then the planner's, each unresolved secret explained. The
+    one merge the real run and the dry run share, so ``--dry-run`` predicts the same list."""
+    plan.warnings[:] = auth_file.explain_unresolved([*fold_warnings, *plan.warnings], auth_path)
+
+
+def _build_staging(journal: Journal) -> MigrationPlan:
     """Read the snapshot, plan, and write the staging v2 database in one transaction."""
     from executor_local.migrate.plan.planner import plan_migration
     from executor_local.migrate.v1.forms import bring_to_v1_final
@@ -233,8 +254,7 @@ def _build_staging(journal: Journal) -> Any:
         warnings = bring_to_v1_final(src)
         auth = read_auth_file(auth_path) if auth_path else None
         plan = plan_migration(src, auth, now_ms=journal.created_ms)
-        plan.warnings[:0] = warnings
-        plan.warnings[:] = auth_file.explain_unresolved(plan.warnings, auth_path)
+        merge_warnings(plan, warnings, auth_path)
         fs.create_private_file(staging)
         with opened(staging) as dst:
             for pragma in BUILD_PRAGMAS:
@@ -329,7 +349,7 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
     auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
     in_flight = layout.journal.exists()
     if not layout.db.exists():
-        return {"status": "fresh", "journal": in_flight}
+        return {"status": Status.FRESH, "journal": in_flight}
     check_data_files(layout, writes=False)
     check_auth_file(auth)
     with tempfile.TemporaryDirectory(prefix="executor-dry-run-") as tmp:
@@ -341,8 +361,8 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
             with opened(copy) as conn:
                 kind = classify(conn)
                 refuse_unknown(layout.db, kind)
-                if kind != "v1":
-                    return {"status": "v2", "journal": in_flight}
+                if kind != DataKind.V1:
+                    return {"status": Status.V2, "journal": in_flight}
                 warnings = bring_to_v1_final(conn)
                 plan = plan_migration(conn, read_auth_file(auth) if auth.exists() else None,
                                       now_ms=int(time.time() * 1000))
@@ -350,8 +370,6 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
             if is_corruption(exc):
                 raise corrupt_error(layout.db, exc) from exc
             raise
-        report = plan.to_json()
-        report["warnings"] = auth_file.explain_unresolved(
-            warnings + list(report.get("warnings", [])), auth)
-        return {"status": "v1", "journal": in_flight, "plan": report}
+        merge_warnings(plan, warnings, auth)
+        return {"status": Status.V1, "journal": in_flight, "plan": plan.to_json()}
 
