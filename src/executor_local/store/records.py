@@ -30,6 +30,16 @@ class Record:
         return astuple(self)  # type: ignore[call-overload]
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The v2 ownership triple of an owned row (connection, tool, definition, policy, plugin
+    storage): the tenant, ``org`` or ``user``, and the subject (``""`` for org)."""
+
+    tenant: str
+    owner: str  # "org" or "user"
+    subject: str
+
+
 @dataclass
 class IntegrationRow(Record):
     TABLE: ClassVar[str] = "integration"

@@ -27,20 +27,12 @@ from typing import Any
 from executor_local.migrate.plan.configs import API_KEY, OAUTH, TOKEN
 from executor_local.migrate.rows import row_id
 from executor_local.migrate.v1.secrets import lookup_file_secret, migrated_item_id
+from executor_local.store.records import Owner
 
 CLIENT_CREDENTIALS_TTL_MS = 60 * 60 * 1000
 DEFAULT_PROVIDER = "file"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The v2 ownership triple of a migrated row."""
-
-    tenant: str
-    owner: str  # "org" or "user"
-    subject: str
 
 
 @dataclass(frozen=True)

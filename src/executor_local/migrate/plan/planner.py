@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from executor_local.migrate.plan.connections import Owner, parse_scope
+from executor_local.migrate.plan.connections import parse_scope
 from executor_local.migrate.plan.credentials import CredentialPlanning, KeychainCopy
 from executor_local.migrate.plan.integrations import IntegrationPlanning, SpecBlob
 from executor_local.migrate.plan.policies import PolicyPlanning
@@ -51,6 +51,7 @@ from executor_local.migrate.plan.state import LIST_LIMIT, limited
 from executor_local.migrate.rows import query_all, scalar
 from executor_local.migrate.v1.secrets import format_auth_json, rewrite_flat_auth
 from executor_local.migrate.write.staging import POST_FORM_STAMPS, write_plan
+from executor_local.store.records import Owner
 from executor_local.store.schema import table_columns
 
 __all__ = [

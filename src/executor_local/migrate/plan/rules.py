@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from executor_local.migrate.plan.connections import Owner
 from executor_local.migrate.rows import dumps, loads, query_all
+from executor_local.store.records import Owner
 
 
 def v2_blob_namespace(namespace: str, owners: dict[str, Owner]) -> str | None:

@@ -11,8 +11,9 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from executor_local.migrate.plan.configs import Credential
-from executor_local.migrate.plan.connections import Owner, Secret, SlotMaps
+from executor_local.migrate.plan.connections import Secret, SlotMaps
 from executor_local.migrate.rows import table_names
+from executor_local.store.records import Owner
 
 if TYPE_CHECKING:
     from executor_local.migrate.plan.integrations import SpecBlob
