@@ -2,53 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from executor_local.migrate.plan.state import PlannerState
+from executor_local.migrate.plan.state import PlanContext
 from executor_local.migrate.rows import as_int, query_all, row_id, select_dicts
 from executor_local.migrate.v1.secrets import migrated_item_id
+from executor_local.store.records import Owner
 
 STATIC_POLICY_NAMESPACES = ("executor", "openapi")
 
 
-class PolicyPlanning(PlannerState):
-    def _policies(self) -> list[dict[str, Any]]:
-        if "tool_policy" not in self.tables:
-            return []
-        slugs = {sid for _, sid in self.sources}
-        slugs.update(str(r[0]) for r in query_all(self.src, "SELECT DISTINCT source_id FROM tool"))
-        out: list[dict[str, Any]] = []
-        cols = ("id", "scope_id", "pattern", "action", "position", "created_at", "updated_at")
-        for index, r in enumerate(select_dicts(self.src, "tool_policy", cols)):
-            scope = str(r["scope_id"])
-            owner = self.owners[scope]
-            pattern, dead = migrate_policy_pattern(str(r["pattern"]), slugs)
-            if dead:
-                self.warnings.append(
-                    f'Dead-source policy kept inert: "{r["pattern"]}" (slug "{dead}" removed).'
-                )
-            policy_id = (
-                str(r["id"])
-                if r["id"]
-                else _fallback_policy_id(scope, str(r["pattern"]), str(r["action"]))
+def plan_policies(
+    ctx: PlanContext, owners: dict[str, Owner], sources: Iterable[tuple[str, str]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The v2 policy rows, and the warnings (dead-source patterns kept inert)."""
+    warnings: list[str] = []
+    if "tool_policy" not in ctx.tables:
+        return [], warnings
+    slugs = {sid for _, sid in sources}
+    slugs.update(str(r[0]) for r in query_all(ctx.src, "SELECT DISTINCT source_id FROM tool"))
+    out: list[dict[str, Any]] = []
+    cols = ("id", "scope_id", "pattern", "action", "position", "created_at", "updated_at")
+    for index, r in enumerate(select_dicts(ctx.src, "tool_policy", cols)):
+        scope = str(r["scope_id"])
+        owner = owners[scope]
+        pattern, dead = migrate_policy_pattern(str(r["pattern"]), slugs)
+        if dead:
+            warnings.append(
+                f'Dead-source policy kept inert: "{r["pattern"]}" (slug "{dead}" removed).'
             )
-            out.append(
-                {
-                    "id": policy_id,
-                    "pattern": pattern,
-                    "action": str(r["action"]),
-                    "position": str(r["position"]) if r["position"] else f"{index:06d}",
-                    "created_at": as_int(r["created_at"], self.now),
-                    "updated_at": as_int(r["updated_at"], self.now),
-                    "row_id": row_id(
-                        "tool_policy", owner.tenant, owner.owner, owner.subject, policy_id
-                    ),
-                    "tenant": owner.tenant,
-                    "owner": owner.owner,
-                    "subject": owner.subject,
-                }
-            )
-        return out
+        policy_id = (
+            str(r["id"])
+            if r["id"]
+            else _fallback_policy_id(scope, str(r["pattern"]), str(r["action"]))
+        )
+        out.append(
+            {
+                "id": policy_id,
+                "pattern": pattern,
+                "action": str(r["action"]),
+                "position": str(r["position"]) if r["position"] else f"{index:06d}",
+                "created_at": as_int(r["created_at"], ctx.now),
+                "updated_at": as_int(r["updated_at"], ctx.now),
+                "row_id": row_id(
+                    "tool_policy", owner.tenant, owner.owner, owner.subject, policy_id
+                ),
+                "tenant": owner.tenant,
+                "owner": owner.owner,
+                "subject": owner.subject,
+            }
+        )
+    return out, warnings
 
 
 def migrate_policy_pattern(pattern: str, slugs: set[str]) -> tuple[str, str | None]:

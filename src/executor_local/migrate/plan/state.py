@@ -1,22 +1,18 @@
-"""The state the planner's parts share while ``plan_migration`` reads a v1-final snapshot.
+"""The planner's read-only context, and the small helpers its phases share.
 
-``PlannerState`` holds the snapshot, the auth file, the tenant, the clock and what each part has
-found so far (owners, integrations, slot maps, inline credentials, spec blobs, counts, warnings);
-the parts are mixins over it (``plan_integrations``, ``plan_credentials``, ``plan_policies``).
+Every phase of ``plan_migration`` is a function of a ``PlanContext`` (the snapshot, the auth
+file, the tenant argument, the clock, the tables present) and of what the earlier phases
+returned; none of them writes into shared state. Each returns its findings and its warnings,
+and ``planner.plan_migration`` joins them in one fixed order.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from executor_local.migrate.plan.configs import Credential
-from executor_local.migrate.plan.connections import Secret, SlotMaps
 from executor_local.migrate.rows import table_names
-from executor_local.store.records import Owner
-
-if TYPE_CHECKING:
-    from executor_local.migrate.plan.integrations import SpecBlob
 
 COUNTED_TABLES = (
     "integration",
@@ -31,27 +27,20 @@ COUNTED_TABLES = (
 LIST_LIMIT = 20
 
 
-class PlannerState:
-    """The planner's inputs and findings so far; ``plan._Planner`` and its mixins share it."""
+@dataclass(frozen=True)
+class PlanContext:
+    """What every phase reads; never written after it is made."""
 
-    def __init__(
-        self, src: sqlite3.Connection, auth: dict[str, Any] | None, tenant: str | None, now: int
-    ) -> None:
-        self.src = src
-        self.auth = auth
-        self.tenant_arg = tenant
-        self.now = now
-        self.tables = table_names(src)
-        self.warnings: list[str] = []
-        self.owners: dict[str, Owner] = {}
-        self.tenant: str | None = tenant
-        self.integrations: list[dict[str, Any]] = []
-        self.sources: dict[tuple[str, str], dict[str, Any]] = {}
-        self.slot_maps: dict[tuple[str, str], SlotMaps] = {}
-        self.inline: dict[tuple[str, str], list[Credential]] = {}
-        self.spec_blobs: list[SpecBlob] = []
-        self.expected: dict[str, int] = dict.fromkeys(COUNTED_TABLES, 0)
-        self._secrets_cache: dict[tuple[str, str], Secret] | None = None
+    src: sqlite3.Connection
+    auth: dict[str, Any] | None
+    tenant_arg: str | None
+    now: int
+    tables: frozenset[str]
+
+    @classmethod
+    def of(cls, src: sqlite3.Connection, auth: dict[str, Any] | None, tenant: str | None,
+           now: int) -> PlanContext:
+        return cls(src, auth, tenant, now, frozenset(table_names(src)))
 
 
 def limited(items: list[Any], total: int | None = None) -> str:
