@@ -15,7 +15,7 @@ from executor_local.migrate.plan.configs import (
     build_config,
     google_discovery_config,
 )
-from executor_local.migrate.plan.connections import SlotMaps
+from executor_local.migrate.plan.connection_types import SlotMaps
 from executor_local.migrate.plan.rules import normalize_plugin, source_data
 from executor_local.migrate.plan.state import PlanContext, limited
 from executor_local.migrate.rows import as_int, dumps, loads, query_all, row_id, select_dicts

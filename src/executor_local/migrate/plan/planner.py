@@ -43,16 +43,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from executor_local.migrate.plan.connections import plan_connections
 from executor_local.migrate.plan.counts import count_streams
-from executor_local.migrate.plan.credentials import (
-    KeychainCopy,
-    plan_connections,
-    plan_secrets,
-    secret_rows,
-)
 from executor_local.migrate.plan.integrations import SpecBlob, plan_integrations
 from executor_local.migrate.plan.policies import plan_policies
 from executor_local.migrate.plan.scopes import plan_scopes
+from executor_local.migrate.plan.secrets import KeychainCopy, plan_secrets, secret_rows
 from executor_local.migrate.plan.state import COUNTED_TABLES, PlanContext
 from executor_local.migrate.v1.secrets import format_auth_json, rewrite_flat_auth
 from executor_local.migrate.write.staging import POST_FORM_STAMPS, write_plan

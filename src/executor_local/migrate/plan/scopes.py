@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from executor_local.migrate.plan.connections import parse_scope
+from executor_local.migrate.plan.connection_types import parse_scope
 from executor_local.migrate.plan.state import PlanContext
 from executor_local.migrate.rows import query_all
 from executor_local.store.records import Owner
