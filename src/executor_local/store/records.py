@@ -29,6 +29,10 @@ class Record:
     def to_row(self) -> tuple[Any, ...]:
         return astuple(self)  # type: ignore[call-overload]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Column name -> value, in column order (shallow: JSON text stays text)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class Owner:

@@ -19,7 +19,7 @@ from executor_local.migrate.plan.connection_types import SlotMaps
 from executor_local.migrate.plan.rules import normalize_plugin, source_data
 from executor_local.migrate.plan.state import PlanContext, limited
 from executor_local.migrate.rows import as_int, dumps, loads, query_all, row_id, select_dicts
-from executor_local.store.records import Owner
+from executor_local.store.records import IntegrationRow, Owner
 
 
 @dataclass(frozen=True)
@@ -77,18 +77,18 @@ def plan_integrations(ctx: PlanContext, owners: dict[str, Owner]) -> PlannedInte
             continue
         seen.add((owner.tenant, sid))
         out.integrations.append(
-            {
-                "slug": sid,
-                "plugin_id": plugin,
-                "description": name,
-                "config": dumps(result.config),
-                "can_remove": 1,
-                "can_refresh": 0,
-                "created_at": as_int(row["created_at"], ctx.now),
-                "updated_at": as_int(row["updated_at"], ctx.now),
-                "row_id": row_id("integration", owner.tenant, sid),
-                "tenant": owner.tenant,
-            }
+            IntegrationRow(
+                slug=sid,
+                plugin_id=plugin,
+                description=name,
+                config=dumps(result.config),
+                can_remove=1,
+                can_refresh=0,
+                created_at=as_int(row["created_at"], ctx.now),
+                updated_at=as_int(row["updated_at"], ctx.now),
+                row_id=row_id("integration", owner.tenant, sid),
+                tenant=owner.tenant,
+            ).to_dict()
         )
         out.sources[(scope, sid)] = {
             "owner": owner,

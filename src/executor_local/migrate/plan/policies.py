@@ -8,7 +8,7 @@ from typing import Any
 from executor_local.migrate.plan.state import PlanContext
 from executor_local.migrate.rows import as_int, query_all, row_id, select_dicts
 from executor_local.migrate.v1.secrets import migrated_item_id
-from executor_local.store.records import Owner
+from executor_local.store.records import Owner, PolicyRow
 
 STATIC_POLICY_NAMESPACES = ("executor", "openapi")
 
@@ -38,20 +38,18 @@ def plan_policies(
             else _fallback_policy_id(scope, str(r["pattern"]), str(r["action"]))
         )
         out.append(
-            {
-                "id": policy_id,
-                "pattern": pattern,
-                "action": str(r["action"]),
-                "position": str(r["position"]) if r["position"] else f"{index:06d}",
-                "created_at": as_int(r["created_at"], ctx.now),
-                "updated_at": as_int(r["updated_at"], ctx.now),
-                "row_id": row_id(
-                    "tool_policy", owner.tenant, owner.owner, owner.subject, policy_id
-                ),
-                "tenant": owner.tenant,
-                "owner": owner.owner,
-                "subject": owner.subject,
-            }
+            PolicyRow(
+                id=policy_id,
+                pattern=pattern,
+                action=str(r["action"]),
+                position=str(r["position"]) if r["position"] else f"{index:06d}",
+                created_at=as_int(r["created_at"], ctx.now),
+                updated_at=as_int(r["updated_at"], ctx.now),
+                row_id=row_id("tool_policy", owner.tenant, owner.owner, owner.subject, policy_id),
+                tenant=owner.tenant,
+                owner=owner.owner,
+                subject=owner.subject,
+            ).to_dict()
         )
     return out, warnings
 
