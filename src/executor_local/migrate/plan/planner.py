@@ -2,7 +2,7 @@
 
 ``plan_migration`` reads the small v1 tables (sources, secrets, bindings, OAuth connections,
 policies) into a ``MigrationPlan``; the big ones (tools, definitions, plugin_storage, blobs) are
-only counted there. ``write_plan`` (in ``plan_write``, re-exported here) copies those from the
+only counted there. ``write_plan`` (in ``write.staging``, re-exported here) copies those from the
 snapshot into the staging connection inside the caller's transaction, with INSERT ... SELECT
 (the driver attaches the snapshot to the staging connection), so memory stays flat however
 large the database is.
@@ -11,7 +11,7 @@ The mapping follows Executor 1.5.9 (reference §5.3) and matches what it wrote f
 including the shape its boot ledger gives the data afterwards (auth placements, spec blobs,
 output-envelope unwrap), so the file is also stamped with those four ledger names.
 
-Kept where 1.5.9 drops data, each on purpose (see also ``v2_config`` and ``v2_connections``):
+Kept where 1.5.9 drops data, each on purpose (see also ``plan.configs`` and ``plan.connections``):
 - a source without credentials gets a credential-less ``workspace`` connection (template
   ``none``), so its tools and definitions survive: 1.5.9 gives one only to MCP/GraphQL sources
   with ``auth.kind == none`` and drops the tools of the others (OpenAPI, Google Discovery);

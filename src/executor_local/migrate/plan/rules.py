@@ -1,7 +1,7 @@
 """Row rules shared by the planner and the writer, in Python.
 
 The planner calls them while it reads the small v1 tables; the writer registers most of them as
-SQL functions (``plan_copy_source``) for the cells the SQL copy cannot reshape by itself.
+SQL functions (``write.copy_source``) for the cells the SQL copy cannot reshape by itself.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Say what a ``data.db`` holds: empty, v1, v2, stamped v2, too new for us, or unknown.
 
 The boot path and the preflight ask this before anything else, on the file as it is; nothing here
-writes. Bringing an older v1 to the v1-final form is ``v1_forms``' job.
+writes. Bringing an older v1 to the v1-final form is ``v1.forms``' job.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ Generation marker, as in the TS gate (reference §1.5): ``plugin_storage`` prese
 whatever ``__drizzle_migrations`` says (the crash loop of TS #982 came from trusting an empty one).
 
 Telling a v1 file from a v2, newer or unknown one is ``classify``'s job; the fold of the per-plugin
-tables is ``v1_fold``'s.
+tables is ``v1.fold``'s.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ tables in the temp schema. Inserts are ``INSERT OR IGNORE`` on v2's unique keys 
 returned are the rows really written, for the driver to check against the plan. Every cursor is
 closed by whoever opened it.
 
-The copies themselves are in ``plan_copy``, the SQL functions and temp tables they read through
-in ``plan_copy_source``, the row rules both share in ``plan_rules``.
+The copies themselves are in ``write.copy``, the SQL functions and temp tables they read through
+in ``write.copy_source``, the row rules both share in ``plan.rules``.
 """
 
 from __future__ import annotations
