@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from executor_local import fs
-from executor_local.datadir import sqlite_files
+from executor_local.datadir import DB_NAME, sqlite_files
 from executor_local.errors import BadArgument
 from executor_local.migrate import auth_file
 from executor_local.migrate import journal as journal_io
@@ -80,7 +80,7 @@ def restore_backup(layout: Layout, name: str, auth_path: Path | None = None) -> 
                       snapshot=None, staging=str(layout.staging(nonce)),
                       backup=str(layout.backup("before-restore", ms, nonce)))
     auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
-    kept = auth.with_name(f"{auth.name}.{chosen.name[len('data.db.'):]}")
+    kept = auth.with_name(f"{auth.name}.{chosen.name[len(DB_NAME) + 1:]}")
     if chosen.kind == "v1-v2" and kept.exists():
         journal.auth_path, journal.auth_existed = str(auth), auth.exists()
         journal.auth_next = str(auth_file.next_path(auth, ms, nonce))

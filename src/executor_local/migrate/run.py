@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from executor_local import fs
-from executor_local.datadir import sqlite_files
+from executor_local.datadir import DB_NAME, sqlite_files
 from executor_local.errors import DataDirOwned, DataTooNew, DiskFailure, NoSpace
 from executor_local.migrate import auth_file, testhooks
 from executor_local.migrate import journal as journal_io
@@ -353,7 +353,7 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
     check_data_files(layout, writes=False)
     check_auth_file(auth)
     with tempfile.TemporaryDirectory(prefix="executor-dry-run-") as tmp:
-        copy = Path(tmp) / "data.db"
+        copy = Path(tmp) / DB_NAME
         for src, dst in zip(fs.sqlite_set(layout.db), fs.sqlite_set(copy), strict=True):
             if src.exists():
                 fs.copy_file(src, dst)
