@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import peer
-from executor_local.migrate.secrets_v1 import migrated_item_id
+from executor_local.migrate.v1.secrets import migrated_item_id
 from proc import Daemon, run_cli
 
 pytestmark = peer.needs_fixtures

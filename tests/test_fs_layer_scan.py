@@ -7,9 +7,16 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "executor_local"
 FORBIDDEN = {("os", "replace"), ("os", "rename"), ("os", "remove"), ("os", "unlink"),
-             ("os", "rmdir"), ("shutil", "rmtree"), ("shutil", "move"), ("os", "renames")}
-# str.replace and friends share these names, so only the unambiguous pathlib ones are caught
-PATH_METHODS = {"unlink", "rmdir"}
+             ("os", "rmdir"), ("shutil", "rmtree"), ("shutil", "move"), ("os", "renames"),
+             # raw copies: a copy is a write, and the layer decides how it reaches the disk
+             ("os", "sendfile"), ("os", "copy_file_range"), ("os", "link"),
+             ("shutil", "copy"), ("shutil", "copy2"), ("shutil", "copyfile"),
+             ("shutil", "copytree"), ("shutil", "copyfileobj")}
+# pathlib's mutators; names no other type we call uses
+PATH_METHODS = {"unlink", "rmdir", "rename", "symlink_to", "hardlink_to"}
+# Path.replace(target) takes one argument; str.replace(old, new[, count]) takes two or three,
+# so a one-argument ``.replace`` is a file move.
+ONE_ARG_PATH_METHODS = {"replace"}
 
 
 def _violations(path: Path) -> list[str]:
@@ -19,9 +26,13 @@ def _violations(path: Path) -> list[str]:
             base = node.func.value
             if isinstance(base, ast.Name) and (base.id, node.func.attr) in FORBIDDEN:
                 found.append(f"{path.name}:{node.lineno} {base.id}.{node.func.attr}")
-            elif node.func.attr in PATH_METHODS and not isinstance(base, ast.Name):
+            elif node.func.attr in PATH_METHODS and not (
+                    isinstance(base, ast.Name) and base.id in ("os", "shutil")):
                 # pathlib's Path(...).unlink()/.rename()/... bypass the layer just the same
                 found.append(f"{path.name}:{node.lineno} .{node.func.attr}()")
+            elif (node.func.attr in ONE_ARG_PATH_METHODS and len(node.args) == 1
+                  and not node.keywords):
+                found.append(f"{path.name}:{node.lineno} .{node.func.attr}(target)")
         if isinstance(node, ast.ImportFrom) and node.module in ("os", "shutil"):
             for alias in node.names:
                 if (node.module, alias.name) in FORBIDDEN:
@@ -40,6 +51,9 @@ def test_only_the_fs_layer_mutates_files() -> None:
 def test_the_scanner_catches_a_direct_call(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import os, shutil\nos.replace('a', 'b')\nshutil.rmtree('d')\n"
-                   "from pathlib import Path\nPath('x').unlink()\n")
-    assert len(_violations(bad)) == 3
+                   "from pathlib import Path\nPath('x').unlink()\n"
+                   "p = Path('x')\np.rename('y')\np.replace('z')\nos.sendfile(1, 2, 0, 9)\n"
+                   "shutil.copyfile('a', 'b')\nfrom shutil import copy2\n"
+                   "'text'.replace('a', 'b')\n")
+    assert len(_violations(bad)) == 8, _violations(bad)
     assert _violations(tmp_path / "bad.py") != []

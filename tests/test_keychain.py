@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from executor_local.migrate.keychain import copy_keychain_items
+from executor_local.migrate.v1.keychain import copy_keychain_items
 
 
 @dataclass

@@ -11,8 +11,9 @@ import pytest
 
 import v1gen
 from executor_local.errors import EXIT_CORRUPT, DataCorrupt
-from executor_local.migrate.plan import plan_migration
-from executor_local.migrate.secrets_v1 import (
+from executor_local.migrate.plan.planner import plan_migration
+from executor_local.migrate.v1.forms import bring_to_v1_final
+from executor_local.migrate.v1.secrets import (
     AuthFileCorrupt,
     format_auth_json,
     lookup_file_secret,
@@ -21,7 +22,6 @@ from executor_local.migrate.secrets_v1 import (
     read_auth_file,
     rewrite_flat_auth,
 )
-from executor_local.migrate.v1_forms import bring_to_v1_final
 
 # The item ids Executor 1.5.9 wrote for the fixtures (shared/fixtures/README.md per-case tables).
 KNOWN_ITEM_IDS = [

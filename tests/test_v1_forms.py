@@ -12,8 +12,8 @@ import pytest
 import v1gen
 from dbcheck import opened, rows
 from executor_local.errors import DataTooNew
-from executor_local.migrate import v1_fold
-from executor_local.migrate.classify import (
+from executor_local.migrate.v1 import fold as v1_fold
+from executor_local.migrate.v1.classify import (
     EMPTY,
     TOO_NEW,
     UNKNOWN,
@@ -22,7 +22,7 @@ from executor_local.migrate.classify import (
     V2_STAMPED,
     classify,
 )
-from executor_local.migrate.v1_forms import bring_to_v1_final
+from executor_local.migrate.v1.forms import bring_to_v1_final
 from executor_local.store.schema import V1_TO_V2_STAMP, create_v2_schema, stamp
 
 NOW = 1_795_650_715_000

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from executor_local.datadir import SHM_SUFFIX, WAL_SUFFIX, sqlite_files
 from executor_local.errors import DiskFailure, FileLocked, NoSpace, NotWritable
 
 log = logging.getLogger("executor.fs")
@@ -37,7 +38,7 @@ RETRY_DELAYS_MS: tuple[int, ...] = (50, 100, 250, 500, 1000, 2000, 4000)
 # ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
 RETRYABLE_WINERRORS = frozenset({5, 32, 33})
 RETRYABLE_ERRNOS = frozenset({errno.EBUSY, errno.EPERM, errno.EACCES})
-SQLITE_SIDECARS = ("-wal", "-shm")
+SQLITE_SIDECARS = (WAL_SUFFIX, SHM_SUFFIX)
 IS_WINDOWS = os.name == "nt"
 # fsync errors that only say "this file system or handle cannot flush": nothing was lost, so a
 # best-effort flush ignores them. Anything else (EIO, ENOSPC, ...) means the data on disk is
@@ -252,6 +253,36 @@ def copy_file(src: Path | str, dst: Path | str, *, mode: int = 0o600) -> None:
         raise
 
 
+def copy_open_file(fd: int, dst: Path | str) -> None:
+    """Copy what the open descriptor ``fd`` holds, from offset 0, into ``dst`` (created private
+    when new, truncated when not). Not flushed: the migrator's snapshot copy verifies and
+    flushes the set itself. The source is read through a descriptor the caller already holds
+    (a locked SQLite member), never reopened by name.
+    """
+    create_private_file(dst)
+    out = os.open(str(dst), os.O_WRONLY | os.O_TRUNC | getattr(os, "O_BINARY", 0))
+    try:
+        size, done = os.fstat(fd).st_size, 0
+        try:
+            while done < size:
+                sent = os.sendfile(out, fd, done, size - done)
+                if sent == 0:
+                    break
+                done += sent
+        except OSError:  # no file-to-file sendfile here (macOS): plain reads and writes
+            os.lseek(out, done, os.SEEK_SET)
+            while done < size:
+                chunk = os.pread(fd, min(size - done, 1 << 20), done)
+                if not chunk:
+                    break
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(out, view):]
+                done += len(chunk)
+    finally:
+        os.close(out)
+
+
 def fsync_file(path: Path | str) -> None:
     """Flush a file through a read-write descriptor (Windows refuses to flush a read-only one).
 
@@ -364,8 +395,7 @@ def _temp_sibling(target: Path) -> str:
 
 def sqlite_set(base: Path | str) -> list[Path]:
     """The members of a SQLite file set: the base file and its ``-wal``/``-shm`` sidecars."""
-    b = Path(base)
-    return [b] + [b.with_name(b.name + suffix) for suffix in SQLITE_SIDECARS]
+    return sqlite_files(base).members
 
 
 def remove_sqlite_set(base: Path | str) -> None:

@@ -172,7 +172,7 @@ def render(report: dict[str, Any]) -> str:
 
 def finding() -> Any:
     """The check as one ``executor doctor`` finding."""
-    from executor_local.daemon.doctor import Finding
+    from executor_local.boot.doctor import Finding
 
     report = check()
     bundle = report["bundle"]

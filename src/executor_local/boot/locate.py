@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from executor_local import fs
+from executor_local.datadir import DB_NAME, LOG_DIR_NAME, platform_data_dir
 
-APP_NAME = "executor"
 DATA_DIR_ENV = "EXECUTOR_DATA_DIR"
 
 
@@ -28,23 +28,16 @@ class DataDirChoice:
 
     @property
     def db_path(self) -> Path:
-        return self.path / "data.db"
+        return self.path / DB_NAME
 
     @property
     def log_dir(self) -> Path:
-        return self.path / "logs"
+        return self.path / LOG_DIR_NAME
 
 
 def legacy_data_dir() -> Path:
     """Where the TypeScript Executor kept its data: ``~/.executor``."""
     return Path.home() / ".executor"
-
-
-def platform_data_dir() -> Path:
-    # Imported here: platformdirs is only needed when no explicit or legacy dir applies.
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False, roaming=False))
 
 
 def locate_data_dir(option: str | os.PathLike[str] | None, env: Mapping[str, str]) -> DataDirChoice:
@@ -54,7 +47,7 @@ def locate_data_dir(option: str | os.PathLike[str] | None, env: Mapping[str, str
     if env.get(DATA_DIR_ENV):
         return DataDirChoice(_absolute(env[DATA_DIR_ENV]), "env", f"given by ${DATA_DIR_ENV}")
     legacy = legacy_data_dir()
-    if (legacy / "data.db").is_file():
+    if (legacy / DB_NAME).is_file():
         return DataDirChoice(legacy, "legacy", f"legacy Executor data found at {legacy}/data.db")
     return DataDirChoice(platform_data_dir(), "platform", "the platform's user data dir (default)")
 

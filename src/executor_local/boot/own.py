@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from executor_local.daemon import procinfo
+from executor_local import procinfo
 from executor_local.daemon.manifest import (
     STARTING,
     Manifest,
@@ -26,13 +26,14 @@ from executor_local.daemon.manifest import (
     remove_manifest,
     write_manifest,
 )
+from executor_local.datadir import OWNER_LOCK_NAME
 from executor_local.errors import EXIT_OK, DataDirOwned, ExecutorError
 from executor_local.store.lockfile import release_lock, take_lock
 from executor_local.store.open import is_busy
 
 log = logging.getLogger("executor.own")
 
-LOCK_NAME = "data.db.owner-lock"
+LOCK_NAME = OWNER_LOCK_NAME
 # How long a second launch waits for an owner that is still starting (it may be migrating).
 STARTING_WAIT_S = 30.0
 # How long it waits for an owner with no manifest, or one that does not answer health.

@@ -6,6 +6,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
+from executor_local.boot.desktop import print_ready
 from executor_local.boot.locate import DataDirChoice, ensure_data_dir
 from executor_local.boot.own import claim_data_dir
 from executor_local.boot.steps import step
@@ -13,6 +14,7 @@ from executor_local.daemon.logfile import open_daemon_log
 from executor_local.daemon.server import StopSignals
 from executor_local.daemon.session import DaemonSession, open_session
 from executor_local.daemon.shiv_prune import start_pruning
+from executor_local.datadir import DEFAULT_PORT
 from executor_local.migrate import testhooks
 from executor_local.migrate.layout import Layout
 from executor_local.migrate.recover import recover
@@ -20,7 +22,6 @@ from executor_local.migrate.run import MigrationResult, migrate_if_needed
 
 log = logging.getLogger("executor.boot")
 
-DEFAULT_PORT = 4788
 
 
 @dataclass
@@ -81,8 +82,7 @@ def announce(session: DaemonSession) -> None:
     critical path, prune this program's old shiv extractions."""
     with step("announce"):
         testhooks.dump_modules_at_ready()
-        sys.stdout.write(f"EXECUTOR_READY:{session.port}\n")
-        sys.stdout.flush()
+        print_ready(session.port)
         sys.stdout.write(f"Daemon ready on {session.origin}\n")
         sys.stdout.flush()
     start_pruning()

@@ -18,9 +18,9 @@ from urllib.parse import quote
 import click
 
 from executor_local.cli.app import Context
+from executor_local.datadir import DEFAULT_PORT
 from executor_local.errors import EXIT_UNEXPECTED, ExecutorError
 
-DEFAULT_PORT = 4788
 REQUEST_TIMEOUT_S = 330.0  # a tool call may run up to its own 300 s deadline
 
 
@@ -141,8 +141,8 @@ def connect(ctx: Context, *, start: bool = True) -> Api:
         from executor_local.errors import DaemonNotRunning
 
         raise DaemonNotRunning(f"no daemon serves {choice.path}")
+    from executor_local.boot.background import start_in_background
     from executor_local.boot.sequence import DaemonOptions
-    from executor_local.daemon.background import start_in_background
 
     port = DEFAULT_PORT if _port_free(DEFAULT_PORT) else 0
     click.echo(f"Starting the daemon for {choice.path} ...", err=True)

@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from executor_local.boot.desktop import print_attached
 from executor_local.cli.app import Context, json_option, pass_context
+from executor_local.datadir import DEFAULT_PORT
 from executor_local.errors import EXIT_NOT_RUNNING
 
 if TYPE_CHECKING:
+    from executor_local.boot.background import Started
     from executor_local.boot.sequence import DaemonOptions
-    from executor_local.daemon.background import Started
 
 log = logging.getLogger("executor.daemon")
 
-DEFAULT_PORT = 4788
 DEFAULT_HOST = "127.0.0.1"
 
 
@@ -97,7 +98,7 @@ def run(ctx: Context, foreground: bool, port: int, hostname: str, allowed_hosts:
 @pass_context
 def status(ctx: Context) -> None:
     """Say whether a daemon serves the data dir (exit 3 when none does)."""
-    from executor_local.daemon.status import inspect
+    from executor_local.boot.status import inspect
 
     found = inspect(_data_dir(ctx))
     ctx.emit(found.to_json(), found.describe())
@@ -112,7 +113,7 @@ def status(ctx: Context) -> None:
 @pass_context
 def stop(ctx: Context, timeout: float) -> None:
     """Stop the daemon of the data dir (SIGTERM, then wait until it is gone; exit 3 if none)."""
-    from executor_local.daemon.status import stop as stop_daemon
+    from executor_local.boot.status import stop as stop_daemon
 
     m = stop_daemon(_data_dir(ctx), timeout)
     ctx.emit({"stopped": True, "pid": m.pid, "origin": m.origin},
@@ -128,8 +129,8 @@ def restart(ctx: Context, port: int | None, hostname: str | None, allowed_hosts:
 
     Port, hostname and token default to the previous daemon's, so its clients keep working.
     """
-    from executor_local.daemon.status import inspect
-    from executor_local.daemon.status import stop as stop_daemon
+    from executor_local.boot.status import inspect
+    from executor_local.boot.status import stop as stop_daemon
 
     previous = inspect(_data_dir(ctx)).manifest
     if previous is not None:
@@ -183,14 +184,14 @@ def _run_foreground(opts: DaemonOptions) -> int:
         m = attached.manifest
         log.info("attached: the daemon is already running at %s (pid %d)", m.origin, m.pid)
         if os.environ.get("EXECUTOR_CLIENT") == "desktop":
-            click.echo(f"EXECUTOR_ATTACHED:{m.port}")
+            print_attached(m.port)
         click.echo(f"Daemon already running at {m.origin}")
         return 0
 
 
 def _start_background(ctx: Context, opts: DaemonOptions, allow_remote: bool,
                       timeout: float) -> Started:
-    from executor_local.daemon.background import start_in_background
+    from executor_local.boot.background import start_in_background
 
     try:
         return start_in_background(opts, allow_remote=allow_remote, log_level=ctx.log_level,

@@ -18,7 +18,7 @@ def doctor(ctx: Context, port: int | None) -> None:
     """Check the data dir, its owner, the manifest, the port, migration state, backups, free
     space, open handles, old shiv extractions, and whether this bundle fits this computer (its
     platform, the Python, its compiled modules). Changes nothing."""
-    from executor_local.daemon.doctor import diagnose, render
+    from executor_local.boot.doctor import diagnose, render
     from executor_local.selfcheck import finding as bundle_finding
 
     choice = ctx.locate()

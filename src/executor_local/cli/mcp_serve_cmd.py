@@ -10,8 +10,7 @@ from __future__ import annotations
 import click
 
 from executor_local.cli.app import Context, pass_context
-
-DEFAULT_PORT = 4788
+from executor_local.datadir import DEFAULT_PORT
 
 
 @click.command("mcp")
@@ -39,9 +38,9 @@ def mcp(ctx: Context, mode: str | None, elicitation_mode: str, port: int | None,
     log_level = ctx.log_level
 
     def connect():  # type: ignore[no-untyped-def]
+        from executor_local.boot.background import start_in_background
         from executor_local.boot.sequence import DaemonOptions
         from executor_local.cli.client import _port_free
-        from executor_local.daemon.background import start_in_background
         from executor_local.mcp.bridge import Endpoint, Unreachable
 
         chosen = port if port is not None else (DEFAULT_PORT if _port_free(DEFAULT_PORT) else 0)

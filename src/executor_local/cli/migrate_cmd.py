@@ -170,7 +170,7 @@ def _prune_permission(ctx: Context, layout):  # type: ignore[no-untyped-def]
     import contextlib
 
     from executor_local.boot.own import acquire_ownership
-    from executor_local.daemon.status import inspect
+    from executor_local.boot.status import inspect
     from executor_local.errors import DataDirOwned
 
     try:

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import click
 
 from executor_local.cli.app import Context, json_option, pass_context
-
-
-def shiv_root() -> Path:
-    """Where shiv extracts this program (``SHIV_ROOT`` or ``~/.shiv``)."""
-    return Path(os.environ.get("SHIV_ROOT") or Path.home() / ".shiv")
-
-
-def current_extraction() -> Path | None:
-    """The shiv extraction this process runs from, or None when not run from a pyz."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if parent.name == "site-packages" and parent.parent.parent == shiv_root().resolve():
-            return parent.parent
-    return None
+from executor_local.daemon.shiv_prune import current_extraction, shiv_root
 
 
 @click.command()

@@ -11,9 +11,10 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from executor_local.datadir import CONTROL_DIR_NAME, LOG_DIR_NAME
 from executor_local.errors import EXIT_OWNED, ExecutorError
 
-SUBDIRS = ("logs", "server-control")
+SUBDIRS = (LOG_DIR_NAME, CONTROL_DIR_NAME)
 
 
 def listing(data_dir: Path) -> set[str]:

@@ -14,12 +14,12 @@ import secrets
 from pathlib import Path
 
 from executor_local import fs
-from executor_local.daemon.manifest import control_dir
+from executor_local.datadir import TOKEN_NAME, DataDir
 from executor_local.errors import EXIT_USAGE, ExecutorError
 
 log = logging.getLogger("executor.auth")
 
-AUTH_NAME = "auth.json"
+AUTH_NAME = TOKEN_NAME
 TOKEN_BYTES = 32  # 256 bits
 
 
@@ -29,7 +29,7 @@ class BadToken(ExecutorError):
 
 
 def auth_path(data_dir: Path) -> Path:
-    return control_dir(data_dir) / AUTH_NAME
+    return DataDir(data_dir).token
 
 
 def mint_token() -> str:
@@ -61,7 +61,7 @@ def load_or_mint_token(data_dir: Path) -> str:
     if token is not None:
         return token
     token = mint_token()
-    fs.make_private_dir(control_dir(data_dir))
+    fs.make_private_dir(DataDir(data_dir).control_dir)
     fs.write_atomic(path, (json.dumps({"token": token}, indent=2) + "\n").encode())
     log.info("minted a new bearer token in %s", path)
     return token

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from executor_local import fs
 from executor_local.daemon.limits import RepeatFilter, route_library_logs
+from executor_local.datadir import DAEMON_LOG_NAME, DataDir
 
-LOG_NAME = "daemon.log"
+LOG_NAME = DAEMON_LOG_NAME
 MAX_BYTES = 1024 * 1024
 BACKUPS = 3
 # Set by the background spawner on the child whose stdout/stderr already are daemon.log.
@@ -25,7 +26,7 @@ FORMAT = "%(asctime)s pid %(process)d %(levelname)s %(name)s: %(message)s"
 
 
 def log_path(data_dir: Path) -> Path:
-    return data_dir / "logs" / LOG_NAME
+    return DataDir(data_dir).daemon_log
 
 
 class PrivateRotatingFileHandler(RotatingFileHandler):

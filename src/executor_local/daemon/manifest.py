@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from executor_local import __version__, fs
-from executor_local.daemon import procinfo
+from executor_local import __version__, fs, procinfo
+from executor_local.datadir import DataDir
 
-CONTROL_DIR = "server-control"
-MANIFEST_NAME = "server.json"
 FORMAT = 1
 HEALTH_TIMEOUT_S = 1.0
 
@@ -33,11 +31,11 @@ READY = "ready"
 
 
 def control_dir(data_dir: Path) -> Path:
-    return data_dir / CONTROL_DIR
+    return DataDir(data_dir).control_dir
 
 
 def manifest_path(data_dir: Path) -> Path:
-    return control_dir(data_dir) / MANIFEST_NAME
+    return DataDir(data_dir).manifest
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or (
             getattr(exc, "winerror", None) == 10048
         ):
-            from executor_local.daemon.procinfo import describe_port_holders
+            from executor_local.procinfo import describe_port_holders
 
             who = describe_port_holders(port) if port else None
             raise PortInUse(

@@ -16,12 +16,24 @@ from pathlib import Path
 
 from executor_local import fs
 
-# `executor paths` reports the same two facts; one definition serves both.
-from executor_local.cli.paths_cmd import current_extraction
-
 log = logging.getLogger("executor.shiv")
 
 PACKAGE = "executor_local"
+
+
+# `executor paths` reports the same two facts; one definition (here, below the CLI) serves both.
+def shiv_root() -> Path:
+    """Where shiv extracts this program (``SHIV_ROOT`` or ``~/.shiv``)."""
+    return Path(os.environ.get("SHIV_ROOT") or Path.home() / ".shiv")
+
+
+def current_extraction() -> Path | None:
+    """The shiv extraction this process runs from, or None when not run from a pyz."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if parent.name == "site-packages" and parent.parent.parent == shiv_root().resolve():
+            return parent.parent
+    return None
 
 
 def our_extractions(root: Path) -> list[Path]:

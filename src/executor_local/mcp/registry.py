@@ -72,7 +72,7 @@ _COMMON: list[ToolDef] = []
 _default: list[str] = []
 
 # Modules that register a mode when imported; missing ones (not built yet) are skipped.
-MODE_MODULES = ("executor_local.mcp.passthrough", "executor_local.executions.mcp_tools")
+MODE_MODULES = ("executor_local.mcp.passthrough", "executor_local.mcp.code_mode")
 
 
 def register_mode(name: str, tools: Callable[[], list[ToolDef]], *, default: bool = False,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 PASSTHROUGH = "passthrough"
 CODE = "code"
-# The fallback default: code mode (``executions.mcp_tools``) registers itself as the default
+# The fallback default: code mode (``mcp.code_mode``) registers itself as the default
 # when present, as in Executor; without it, passthrough. ``--mode`` / ``?mode=`` pick one.
 DEFAULT_MODE = PASSTHROUGH
 

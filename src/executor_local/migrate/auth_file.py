@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from executor_local import fs
+from executor_local import datadir, fs
 from executor_local.migrate.journal import Journal
 
 AUTH_FILE_ENV = "EXECUTOR_AUTH_FILE"
@@ -19,9 +19,7 @@ AUTH_FILE_ENV = "EXECUTOR_AUTH_FILE"
 def default_auth_path() -> Path:
     if os.environ.get(AUTH_FILE_ENV):
         return Path(os.environ[AUTH_FILE_ENV]).absolute()
-    from executor_local.boot.locate import platform_data_dir
-
-    return platform_data_dir() / "auth.json"
+    return datadir.file_secrets_path()
 
 
 def explain_unresolved(warnings: list[str], auth_path: Path | None) -> list[str]:

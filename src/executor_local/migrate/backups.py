@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from executor_local import fs
+from executor_local.datadir import DB_NAME, sqlite_files
 from executor_local.errors import BadArgument
 from executor_local.migrate import auth_file
 from executor_local.migrate import journal as journal_io
@@ -79,7 +80,7 @@ def restore_backup(layout: Layout, name: str, auth_path: Path | None = None) -> 
                       snapshot=None, staging=str(layout.staging(nonce)),
                       backup=str(layout.backup("before-restore", ms, nonce)))
     auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
-    kept = auth.with_name(f"{auth.name}.{chosen.name[len('data.db.'):]}")
+    kept = auth.with_name(f"{auth.name}.{chosen.name[len(DB_NAME) + 1:]}")
     if chosen.kind == "v1-v2" and kept.exists():
         journal.auth_path, journal.auth_existed = str(auth), auth.exists()
         journal.auth_next = str(auth_file.next_path(auth, ms, nonce))
@@ -88,7 +89,7 @@ def restore_backup(layout: Layout, name: str, auth_path: Path | None = None) -> 
     try:
         # Through SQLite, so a backup with a WAL of its own lands as one checkpointed file.
         snapshot(chosen.path, Path(journal.staging))
-        for sidecar in fs.sqlite_set(Path(journal.staging))[1:]:
+        for sidecar in sqlite_files(journal.staging).sidecars:
             fs.remove(sidecar)
         if journal.auth_next:
             if auth.exists():  # the current one is kept, as the data it replaces is
@@ -134,5 +135,5 @@ def plan_prune(found: list[Backup], *, keep: int | None, before_ms: int | None,
 
 def remove_backup(backup: Backup) -> None:
     """Remove one backup's whole file set (sidecars first, then the base)."""
-    fs.remove(backup.path.with_name(backup.path.name + "-journal"))
+    fs.remove(sqlite_files(backup.path).journal)
     fs.remove_sqlite_set(backup.path)

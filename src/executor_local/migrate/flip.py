@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 from executor_local import fs
+from executor_local.datadir import sqlite_files
 from executor_local.errors import DataDirOwned, FileLocked
 from executor_local.migrate import auth_file
 from executor_local.migrate import journal as journal_io
@@ -58,8 +59,8 @@ def complete_flip(journal_path: Path, journal: Journal) -> None:
             pause("auth-installed")
         leak_cursor(canonical)
         # A rollback-mode v1 may keep a (non-hot) -journal: it belongs with its base too.
-        members = [*zip(fs.sqlite_set(canonical), fs.sqlite_set(backup), strict=True),
-                   (_rollback_journal(canonical), _rollback_journal(backup))]
+        members = list(zip(sqlite_files(canonical).with_journal,
+                           sqlite_files(backup).with_journal, strict=True))
         for member_src, member_dst in members:
             move_set_members_one(member_src, member_dst)
             pause(f"canonical-moved{member_src.name[len(canonical.name):] or '-base'}")
@@ -101,8 +102,8 @@ def _check_after_install(journal_path: Path, journal: Journal,
     backup) just after the v2 went in: take the v2 back out, put the set back, start over."""
     canonical, staging = Path(journal.source), Path(journal.staging)
     # Its WAL (or journal) would appear by name beside the new base, until it checkpoints.
-    strays = [p for p in [*fs.sqlite_set(canonical)[1:], _rollback_journal(canonical)]
-              if p.exists()]
+    files = sqlite_files(canonical)
+    strays = [p for p in [*files.sidecars, files.journal] if p.exists()]
     if journal.flip_fingerprint is None or (_moved_set_intact(journal) and not strays):
         return
     log.warning("migrate: %s was written to while the v2 database went in; taking it back out",
@@ -148,7 +149,8 @@ def refuse_stray_sidecars(canonical: Path) -> None:
     The canonical set's sidecars were moved to the backup just before, so one here means
     another program opened data.db in the middle of the flip; stop rather than install.
     """
-    for sidecar in [*fs.sqlite_set(canonical)[1:], _rollback_journal(canonical)]:
+    files = sqlite_files(canonical)
+    for sidecar in [*files.sidecars, files.journal]:
         if sidecar.exists():
             raise DataDirOwned(
                 f"{sidecar} appeared while data.db was being replaced: another program has "
@@ -156,8 +158,6 @@ def refuse_stray_sidecars(canonical: Path) -> None:
                 hint="Quit the other program; the next launch finishes the migration.")
 
 
-def _rollback_journal(base: Path) -> Path:
-    return base.with_name(base.name + "-journal")
 
 
 def clean_up(journal_path: Path, journal: Journal) -> None:

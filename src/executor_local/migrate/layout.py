@@ -1,4 +1,5 @@
-"""The names of every file the migration makes beside ``data.db`` (design §4; TS names)."""
+"""The migration's view of the data dir: its files by role (names in ``datadir``), and finding
+what a crash left."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-JOURNAL_NAME = "data.db.v1-v2-migration.json"
-# A backup of a whole file set: the v1 set after a migration, or the set a restore replaced.
-BACKUP_RE = re.compile(r"^data\.db\.(v1-v2|before-restore)-(\d+)-([0-9a-f]{8})$")
+from executor_local.datadir import (
+    BACKUP_RE,
+    CONTROL_DIR_NAME,
+    MIGRATION_JOURNAL_NAME,
+    SHM_SUFFIX,
+    SNAPSHOT_PREFIX,
+    STAGING_PREFIX,
+    WAL_SUFFIX,
+    DataDir,
+)
+
+JOURNAL_NAME = MIGRATION_JOURNAL_NAME
 
 
 TEMP_RE = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}$")
@@ -27,32 +37,36 @@ class Layout:
     data_dir: Path
 
     @property
+    def paths(self) -> DataDir:
+        return DataDir(self.data_dir)
+
+    @property
     def db(self) -> Path:
-        return self.data_dir / "data.db"
+        return self.paths.db
 
     @property
     def journal(self) -> Path:
-        return self.data_dir / JOURNAL_NAME
+        return self.paths.migration_journal
 
     def source(self, nonce: str) -> Path:
-        return self.data_dir / f"data.db.source-{nonce}"
+        return self.paths.snapshot(nonce)
 
     def staging(self, nonce: str) -> Path:
-        return self.data_dir / f"data.db.building-{nonce}"
+        return self.paths.staging(nonce)
 
     def backup(self, kind: str, ms: int, nonce: str) -> Path:
-        return self.data_dir / f"data.db.{kind}-{ms}-{nonce}"
+        return self.paths.backup(kind, ms, nonce)
 
     def leftovers(self) -> list[Path]:
         """Snapshot and staging base files (a crash may leave them behind)."""
-        found = [p for p in self.data_dir.glob("data.db.source-*") if not _is_sidecar(p)]
-        found += [p for p in self.data_dir.glob("data.db.building-*") if not _is_sidecar(p)]
+        found = [p for p in self.data_dir.glob(f"{SNAPSHOT_PREFIX}*") if not _is_sidecar(p)]
+        found += [p for p in self.data_dir.glob(f"{STAGING_PREFIX}*") if not _is_sidecar(p)]
         return sorted(found)
 
     def temp_files(self) -> list[Path]:
         """Temp files of an atomic write (``<name>.tmp-<pid>-<hex>``) a kill left behind."""
         found = [p for p in self.data_dir.glob("*.tmp-*") if TEMP_RE.search(p.name)]
-        control = self.data_dir / "server-control"
+        control = self.data_dir / CONTROL_DIR_NAME
         if control.is_dir():
             found += [p for p in control.glob("*.tmp-*") if TEMP_RE.search(p.name)]
         return sorted(found)
@@ -64,4 +78,4 @@ class Layout:
 
 
 def _is_sidecar(path: Path) -> bool:
-    return path.name.endswith(("-wal", "-shm"))
+    return path.name.endswith((WAL_SUFFIX, SHM_SUFFIX))

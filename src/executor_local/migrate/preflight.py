@@ -27,6 +27,7 @@ import stat
 from pathlib import Path
 
 from executor_local import fs
+from executor_local.datadir import sqlite_files
 from executor_local.errors import DataCorrupt, NotWritable, UnsupportedLayout
 from executor_local.migrate.journal import Journal
 from executor_local.migrate.layout import Layout
@@ -159,7 +160,7 @@ def check_owner(data_dir: Path) -> None:
 def check_auth_file(auth: Path) -> None:
     """Refuse an auth.json the migration could not read or replace, before anything is written:
     not a file, unreadable, nested too deeply, not JSON, or in a folder we cannot write."""
-    from executor_local.migrate.secrets_v1 import read_auth_file
+    from executor_local.migrate.v1.secrets import read_auth_file
 
     if not (auth.exists() or auth.is_symlink()):
         return
@@ -217,7 +218,7 @@ def _refuse_suspect_empty(layout: Layout) -> None:
     db = layout.db
     if not db.exists() or holds_data(db):
         return
-    wal = fs.sqlite_set(db)[1]
+    wal = sqlite_files(db).wal
     if holds_data(wal):
         raise DataCorrupt(
             f"{db} is empty but {wal.name} beside it holds {wal.stat().st_size} bytes: that log "

@@ -38,7 +38,7 @@ def recover(layout: Layout) -> str | None:
 def sweep_temp_files(layout: Layout) -> int:
     """Remove ``*.tmp-<pid>-<hex>`` files of writers that are gone (we hold the owner lock, so
     no live executor is writing the journal; a live pid's file is left alone all the same)."""
-    from executor_local.daemon.procinfo import pid_alive
+    from executor_local.procinfo import pid_alive
 
     swept = 0
     for tmp in layout.temp_files():

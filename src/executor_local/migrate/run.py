@@ -19,16 +19,17 @@ import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from executor_local import fs
+from executor_local.datadir import DB_NAME, sqlite_files
 from executor_local.errors import DataDirOwned, DataTooNew, DiskFailure, NoSpace
 from executor_local.migrate import auth_file, testhooks
 from executor_local.migrate import journal as journal_io
 from executor_local.migrate.flip import complete_flip
 from executor_local.migrate.journal import Journal
-from executor_local.migrate.keychain import copy_keychain_items
 from executor_local.migrate.layout import Layout, new_nonce
 from executor_local.migrate.preflight import check_auth_file, check_data_files, holds_data
 from executor_local.migrate.progress import Progress
@@ -45,7 +46,12 @@ from executor_local.migrate.sqlite_files import (
     verify,
 )
 from executor_local.migrate.testhooks import pause
+from executor_local.migrate.v1.classify import DataKind
+from executor_local.migrate.v1.keychain import copy_keychain_items
 from executor_local.store.schema import V1_TO_V2_STAMP, create_v2_schema
+
+if TYPE_CHECKING:
+    from executor_local.migrate.plan.planner import MigrationPlan
 
 log = logging.getLogger("executor.migrate")
 
@@ -58,26 +64,35 @@ SPACE_MARGIN_BYTES = 16 * 1024 * 1024
 BUILD_PRAGMAS = ("journal_mode=MEMORY", "synchronous=OFF")
 
 
+class Status(StrEnum):
+    """What the migrate step found or did (``v1``: a dry run's "would migrate")."""
+
+    FRESH = "fresh"
+    V1 = "v1"
+    V2 = "v2"
+    MIGRATED = "migrated"
+
+
 @dataclass
 class MigrationResult:
     """What the migrate step did: ``status`` is fresh, v2, migrated."""
 
-    status: str
+    status: Status
     backup: Path | None = None
     report: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
     def migrated(self) -> bool:
-        return self.status == "migrated"
+        return self.status == Status.MIGRATED
 
 
-def probe(db: Path) -> str:
+def probe(db: Path) -> DataKind:
     """Classify ``data.db`` without changing what it holds (see ``classify.classify``)."""
-    from executor_local.migrate.classify import classify
+    from executor_local.migrate.v1.classify import classify
 
     if not db.exists() or db.stat().st_size == 0:
-        return "empty"
+        return DataKind.EMPTY
     try:
         conn = open_read_only(db)
     except sqlite3.OperationalError:
@@ -105,7 +120,7 @@ def open_read_only(db: Path) -> sqlite3.Connection:
     replay) it is opened ``immutable``: then SQLite does not even create a -shm, and a refusal
     (too new, unknown shape) leaves every byte of the dir as it was (matrix #18).
     """
-    wal, journal = fs.sqlite_set(db)[1], db.with_name(db.name + "-journal")
+    wal, journal = sqlite_files(db).wal, sqlite_files(db).journal
     alone = not holds_data(wal) and not holds_data(journal)
     uri = f"{db.absolute().as_uri()}?mode=ro" + ("&immutable=1" if alone else "")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
@@ -118,11 +133,11 @@ def open_read_only(db: Path) -> sqlite3.Connection:
     return conn
 
 
-def refuse_unknown(db: Path, kind: str) -> None:
-    if kind == "too-new":
+def refuse_unknown(db: Path, kind: DataKind) -> None:
+    if kind == DataKind.TOO_NEW:
         raise DataTooNew(f"{db} was written by a newer program than executor-local "
                          "understands; it was left untouched", path=db)
-    if kind == "unknown":
+    if kind == DataKind.UNKNOWN:
         raise DataTooNew(f"{db} is a SQLite database of an unknown shape (neither Executor v1 "
                          "nor v2); it was left untouched", path=db,
                          hint="Check --data-dir points at an Executor data dir.")
@@ -145,8 +160,8 @@ def migrate_if_needed(layout: Layout, auth_path: Path | None = None) -> Migratio
     check_data_files(layout)  # before anything opens data.db: a probe may already write
     kind = probe(layout.db)
     refuse_unknown(layout.db, kind)
-    if kind != "v1":
-        return MigrationResult("fresh" if kind == "empty" else "v2")
+    if kind != DataKind.V1:
+        return MigrationResult(Status.FRESH if kind == DataKind.EMPTY else Status.V2)
     check_free_space(layout)
     auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
     check_auth_file(auth)
@@ -197,7 +212,7 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
         progress.set("verifying the v2 database")
         staging = Path(journal.staging)
         verify(staging, plan.expected_counts, V1_TO_V2_STAMP)
-        for sidecar in fs.sqlite_set(staging)[1:]:
+        for sidecar in sqlite_files(staging).sidecars:
             fs.remove(sidecar)
         fs.fsync_dir(layout.data_dir)
         if journal.auth_next and Path(journal.auth_next).exists():
@@ -215,15 +230,22 @@ def _migrate(layout: Layout, auth: Path, progress: Progress) -> MigrationResult:
         if converted is exc:
             raise  # `raise exc from exc` would make exc its own cause, hiding the real one
         raise converted from exc
-    return MigrationResult("migrated", Path(journal.backup), plan.to_json(), list(plan.warnings))
+    return MigrationResult(Status.MIGRATED, Path(journal.backup), plan.to_json(),
+                           list(plan.warnings))
 
 
-def _build_staging(journal: Journal) -> Any:
+def merge_warnings(plan: MigrationPlan, fold_warnings: list[str], auth_path: Path | None) -> None:
+    """The fold's warnings first, then the planner's, each unresolved secret explained. The
+    one merge the real run and the dry run share, so ``--dry-run`` predicts the same list."""
+    plan.warnings[:] = auth_file.explain_unresolved([*fold_warnings, *plan.warnings], auth_path)
+
+
+def _build_staging(journal: Journal) -> MigrationPlan:
     """Read the snapshot, plan, and write the staging v2 database in one transaction."""
-    from executor_local.migrate.plan import plan_migration
-    from executor_local.migrate.plan_write import attach_source, detach_source, write_plan
-    from executor_local.migrate.secrets_v1 import read_auth_file
-    from executor_local.migrate.v1_forms import bring_to_v1_final
+    from executor_local.migrate.plan.planner import plan_migration
+    from executor_local.migrate.v1.forms import bring_to_v1_final
+    from executor_local.migrate.v1.secrets import read_auth_file
+    from executor_local.migrate.write.staging import attach_source, detach_source, write_plan
 
     snap, staging = Path(journal.snapshot or ""), Path(journal.staging)
     auth_path = Path(journal.auth_path) if journal.auth_path else None
@@ -232,8 +254,7 @@ def _build_staging(journal: Journal) -> Any:
         warnings = bring_to_v1_final(src)
         auth = read_auth_file(auth_path) if auth_path else None
         plan = plan_migration(src, auth, now_ms=journal.created_ms)
-        plan.warnings[:0] = warnings
-        plan.warnings[:] = auth_file.explain_unresolved(plan.warnings, auth_path)
+        merge_warnings(plan, warnings, auth_path)
         fs.create_private_file(staging)
         with opened(staging) as dst:
             for pragma in BUILD_PRAGMAS:
@@ -320,19 +341,19 @@ def _free_bytes(layout: Layout) -> int:
 
 def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
     """Plan the migration on a private copy outside the data dir, leaving it byte-identical."""
-    from executor_local.migrate.classify import classify
-    from executor_local.migrate.plan import plan_migration
-    from executor_local.migrate.secrets_v1 import read_auth_file
-    from executor_local.migrate.v1_forms import bring_to_v1_final
+    from executor_local.migrate.plan.planner import plan_migration
+    from executor_local.migrate.v1.classify import classify
+    from executor_local.migrate.v1.forms import bring_to_v1_final
+    from executor_local.migrate.v1.secrets import read_auth_file
 
     auth = auth_file.real_auth_path(auth_path or auth_file.default_auth_path())
     in_flight = layout.journal.exists()
     if not layout.db.exists():
-        return {"status": "fresh", "journal": in_flight}
+        return {"status": Status.FRESH, "journal": in_flight}
     check_data_files(layout, writes=False)
     check_auth_file(auth)
     with tempfile.TemporaryDirectory(prefix="executor-dry-run-") as tmp:
-        copy = Path(tmp) / "data.db"
+        copy = Path(tmp) / DB_NAME
         for src, dst in zip(fs.sqlite_set(layout.db), fs.sqlite_set(copy), strict=True):
             if src.exists():
                 fs.copy_file(src, dst)
@@ -340,8 +361,8 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
             with opened(copy) as conn:
                 kind = classify(conn)
                 refuse_unknown(layout.db, kind)
-                if kind != "v1":
-                    return {"status": "v2", "journal": in_flight}
+                if kind != DataKind.V1:
+                    return {"status": Status.V2, "journal": in_flight}
                 warnings = bring_to_v1_final(conn)
                 plan = plan_migration(conn, read_auth_file(auth) if auth.exists() else None,
                                       now_ms=int(time.time() * 1000))
@@ -349,8 +370,6 @@ def dry_run(layout: Layout, auth_path: Path | None = None) -> dict[str, Any]:
             if is_corruption(exc):
                 raise corrupt_error(layout.db, exc) from exc
             raise
-        report = plan.to_json()
-        report["warnings"] = auth_file.explain_unresolved(
-            warnings + list(report.get("warnings", [])), auth)
-        return {"status": "v1", "journal": in_flight, "plan": report}
+        merge_warnings(plan, warnings, auth)
+        return {"status": Status.V1, "journal": in_flight, "plan": plan.to_json()}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from executor_local import fs
+from executor_local.datadir import sqlite_files
 from executor_local.errors import DataCorrupt, DataDirOwned, ExecutorError
 from executor_local.store.open import connect, is_busy
 
@@ -129,7 +130,8 @@ def snapshot(db: Path, dest: Path) -> dict[str, Any]:
             finally:
                 dst.close()
         else:
-            for member, copy in zip(fs.sqlite_set(db)[:2], fs.sqlite_set(dest)[:2], strict=True):
+            src_files, dest_files = sqlite_files(db), sqlite_files(dest)
+            for member, copy in ((db, dest), (src_files.wal, dest_files.wal)):
                 _copy_locked(member, copy, held)
         src.execute("ROLLBACK")
     finally:
@@ -185,9 +187,9 @@ def other_holders(db: Path) -> list[Any] | None:
 
     This is what finds an idle connection, which holds no SQLite lock in rollback mode.
     """
-    from executor_local.daemon import procinfo  # stdlib only; /proc is read only on Linux
+    from executor_local import procinfo  # stdlib only; /proc is read only on Linux
 
-    members = [*fs.sqlite_set(db), db.with_name(db.name + "-journal")]
+    members = sqlite_files(db).with_journal
     return procinfo.open_handles([m for m in members if m.exists()])
 
 
@@ -238,7 +240,7 @@ def fingerprint(db: Path, held: dict[str, int]) -> dict[str, Any]:
     closed only once SQLite is done with the file (POSIX locks are per process, per file).
     """
     out: dict[str, Any] = {}
-    for key, member in (("base", db), ("wal", fs.sqlite_set(db)[1])):
+    for key, member in (("base", db), ("wal", sqlite_files(db).wal)):
         try:
             fd = open_held(member, held)
         except FileNotFoundError:
@@ -310,28 +312,7 @@ def _copy_locked(member: Path, copy: Path, held: dict[str, int]) -> None:
         fd = open_held(member, held)
     except FileNotFoundError:
         return
-    fs.create_private_file(copy)
-    out = os.open(str(copy), os.O_WRONLY | os.O_TRUNC | getattr(os, "O_BINARY", 0))
-    try:
-        size, done = os.fstat(fd).st_size, 0
-        try:
-            while done < size:
-                sent = os.sendfile(out, fd, done, size - done)
-                if sent == 0:
-                    break
-                done += sent
-        except OSError:  # no file-to-file sendfile here (macOS): plain reads and writes
-            os.lseek(out, done, os.SEEK_SET)
-            while done < size:
-                chunk = os.pread(fd, min(size - done, 1 << 20), done)
-                if not chunk:
-                    break
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(out, view):]
-                done += len(chunk)
-    finally:
-        os.close(out)
+    fs.copy_open_file(fd, copy)
 
 
 def verify(path: Path, expected: dict[str, int], stamp: str) -> None:

@@ -23,7 +23,7 @@ class KeyringProvider:
 
     def __init__(self, service: str | None = None) -> None:
         if service is None:
-            from executor_local.migrate.keychain import service_base
+            from executor_local.migrate.v1.keychain import service_base
 
             service = service_base()
         self.service = service

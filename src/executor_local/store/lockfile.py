@@ -3,7 +3,7 @@
 The kernel releases it when the holder dies, even by SIGKILL, so there is never a stale lock
 to reclaim (the TS Executor's O_EXCL pid files were, its #1175). Rollback-journal mode keeps
 the lock file apart from the WAL of the database it guards. Used for the data dir's single
-owner (boot.own) and for electing one spawner of a background daemon (daemon.background).
+owner (boot.own) and for electing one spawner of a background daemon (boot.background).
 """
 
 from __future__ import annotations

@@ -29,6 +29,20 @@ class Record:
     def to_row(self) -> tuple[Any, ...]:
         return astuple(self)  # type: ignore[call-overload]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Column name -> value, in column order (shallow: JSON text stays text)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The v2 ownership triple of an owned row (connection, tool, definition, policy, plugin
+    storage): the tenant, ``org`` or ``user``, and the subject (``""`` for org)."""
+
+    tenant: str
+    owner: str  # "org" or "user"
+    subject: str
+
 
 @dataclass
 class IntegrationRow(Record):

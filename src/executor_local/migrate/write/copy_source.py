@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from executor_local.migrate.plan_rules import (
+from executor_local.migrate.plan.rules import (
     blob_partition,
     mcp_annotations,
     normalize_plugin,
@@ -32,7 +32,7 @@ from executor_local.migrate.rows import (
 from executor_local.store.schema import table_columns
 
 if TYPE_CHECKING:
-    from executor_local.migrate.plan import MigrationPlan
+    from executor_local.migrate.plan.planner import MigrationPlan
 
 # The schema name the v1 snapshot is attached under on the staging connection.
 SOURCE_SCHEMA = "v1"

@@ -1,7 +1,7 @@
 """Row rules shared by the planner and the writer, in Python.
 
 The planner calls them while it reads the small v1 tables; the writer registers most of them as
-SQL functions (``plan_copy_source``) for the cells the SQL copy cannot reshape by itself.
+SQL functions (``write.copy_source``) for the cells the SQL copy cannot reshape by itself.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlite3
 from typing import Any
 
 from executor_local.migrate.rows import dumps, loads, query_all
-from executor_local.migrate.v2_connections import Owner
+from executor_local.store.records import Owner
 
 
 def v2_blob_namespace(namespace: str, owners: dict[str, Owner]) -> str | None:

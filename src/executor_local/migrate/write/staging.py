@@ -15,8 +15,8 @@ tables in the temp schema. Inserts are ``INSERT OR IGNORE`` on v2's unique keys 
 returned are the rows really written, for the driver to check against the plan. Every cursor is
 closed by whoever opened it.
 
-The copies themselves are in ``plan_copy``, the SQL functions and temp tables they read through
-in ``plan_copy_source``, the row rules both share in ``plan_rules``.
+The copies themselves are in ``write.copy``, the SQL functions and temp tables they read through
+in ``write.copy_source``, the row rules both share in ``plan.rules``.
 """
 
 from __future__ import annotations
@@ -25,19 +25,19 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from executor_local.migrate.classify import KNOWN_LEDGER_NAMES
-from executor_local.migrate.plan_copy import (
+from executor_local.migrate.rows import dumps, insert_many
+from executor_local.migrate.v1.classify import KNOWN_LEDGER_NAMES
+from executor_local.migrate.write.copy import (
     copy_blobs,
     copy_definitions,
     copy_plugin_storage,
     copy_tools,
 )
-from executor_local.migrate.plan_copy_source import SOURCE_SCHEMA, CopySource
-from executor_local.migrate.rows import dumps, insert_many
+from executor_local.migrate.write.copy_source import SOURCE_SCHEMA, CopySource
 from executor_local.store.schema import V1_TO_V2_STAMP, stamp
 
 if TYPE_CHECKING:
-    from executor_local.migrate.plan import MigrationPlan
+    from executor_local.migrate.plan.planner import MigrationPlan
 
 # The data is written already in the form these 1.5.9 ledger entries produce; stamping them says
 # so, and keeps Executor from re-running them should it ever open the file.

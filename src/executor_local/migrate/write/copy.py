@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from executor_local.migrate.plan_copy_source import OWNERS, TARGETS, CopySource
-from executor_local.migrate.plan_rules import source_data, strip_tool_prefix
+from executor_local.migrate.plan.rules import source_data, strip_tool_prefix
 from executor_local.migrate.rows import as_int, dumps, insert_many, loads, row_id, stream
-from executor_local.migrate.v2_connections import Owner
+from executor_local.migrate.write.copy_source import OWNERS, TARGETS, CopySource
+from executor_local.store.records import Owner
 from executor_local.store.schema import table_columns
 
 # -- SQL for the Python cell rules: a fast path for the usual type, the Python rule otherwise ----

@@ -22,7 +22,7 @@ Generation marker, as in the TS gate (reference §1.5): ``plugin_storage`` prese
 whatever ``__drizzle_migrations`` says (the crash loop of TS #982 came from trusting an empty one).
 
 Telling a v1 file from a v2, newer or unknown one is ``classify``'s job; the fold of the per-plugin
-tables is ``v1_fold``'s.
+tables is ``v1.fold``'s.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import sqlite3
 import time
 
 from executor_local.errors import DataTooNew
-from executor_local.migrate.classify import is_v1_shape
 from executor_local.migrate.rows import query_all, table_names
-from executor_local.migrate.v1_fold import Fold
+from executor_local.migrate.v1.classify import is_v1_shape
+from executor_local.migrate.v1.fold import Fold
 from executor_local.store.schema import table_columns
 
 # sha256 of each legacy drizzle file 0000..0012, as the 13-row journal of a v1-final file lists

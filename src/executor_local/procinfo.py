@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from executor_local.datadir import OWNER_LOCK_NAME
+
 IS_WINDOWS = os.name == "nt"
 PROC = Path("/proc")
 HAS_PROC = sys.platform.startswith("linux") and (PROC / "self" / "stat").exists()
@@ -160,8 +162,8 @@ def executor_data_dir(pid: int) -> str | None:
         for fd in (PROC / str(pid) / "fd").iterdir():
             with contextlib.suppress(OSError):
                 target = os.readlink(fd)
-                if target.endswith("/data.db.owner-lock"):
-                    return target[: -len("/data.db.owner-lock")]
+                if target.endswith(f"/{OWNER_LOCK_NAME}"):
+                    return target[: -len(f"/{OWNER_LOCK_NAME}")]
     return None
 
 

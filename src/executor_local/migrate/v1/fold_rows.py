@@ -1,7 +1,7 @@
 """The rows the v1 fold writes and reads, and its inline-secret-to-binding rule.
 
 ``FoldRows`` holds the fold's state (connection, boot time, warnings, rows written, tables folded)
-and the operations every per-plugin backfill of ``v1_fold.Fold`` shares: ``plugin_storage`` and
+and the operations every per-plugin backfill of ``v1.fold.Fold`` shares: ``plugin_storage`` and
 ``credential_binding`` inserts, header/query placements with their secret slots, and the reads
 that name what a folded table holds but the v1-final form has no place for.
 """
@@ -17,7 +17,7 @@ from executor_local.store.schema import table_columns
 
 
 class FoldRows:
-    """State and row operations of the fold; the row shapes are documented on ``v1_fold.Fold``."""
+    """State and row operations of the fold; the row shapes are documented on ``v1.fold.Fold``."""
 
     def __init__(self, conn: sqlite3.Connection, now: int, warnings: list[str]) -> None:
         self.conn = conn

@@ -1,7 +1,7 @@
 """Say what a ``data.db`` holds: empty, v1, v2, stamped v2, too new for us, or unknown.
 
 The boot path and the preflight ask this before anything else, on the file as it is; nothing here
-writes. Bringing an older v1 to the v1-final form is ``v1_forms``' job.
+writes. Bringing an older v1 to the v1-final form is ``v1.forms``' job.
 """
 
 from __future__ import annotations
@@ -9,16 +9,26 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable
+from enum import StrEnum
 
 from executor_local.migrate.rows import query_all, table_names
 from executor_local.store.schema import V1_TO_V2_STAMP, table_columns
 
-EMPTY = "empty"
-V1 = "v1"
-V2 = "v2"
-V2_STAMPED = "v2-stamped"
-TOO_NEW = "too-new"
-UNKNOWN = "unknown"
+
+class DataKind(StrEnum):
+    """What a ``data.db`` holds. A ``StrEnum``: it prints, compares and serialises as the word
+    the JSON reports and older callers use."""
+
+    EMPTY = "empty"
+    V1 = "v1"
+    V2 = "v2"
+    V2_STAMPED = "v2-stamped"
+    TOO_NEW = "too-new"
+    UNKNOWN = "unknown"
+
+
+EMPTY, V1, V2, V2_STAMPED = DataKind.EMPTY, DataKind.V1, DataKind.V2, DataKind.V2_STAMPED
+TOO_NEW, UNKNOWN = DataKind.TOO_NEW, DataKind.UNKNOWN
 
 # The v2 ledger names this program knows: the gate stamp plus what Executor 1.5.9 stamps.
 KNOWN_LEDGER_NAMES = (
@@ -34,7 +44,7 @@ KNOWN_SETTINGS_VERSION = (1, 0, 0)
 _DATE_PREFIX = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 
 
-def classify(conn: sqlite3.Connection) -> str:
+def classify(conn: sqlite3.Connection) -> DataKind:
     """Say what ``conn`` holds, so the boot path knows whether to migrate, serve or refuse.
 
     Returns one of ``empty`` (no tables), ``too-new``, ``v2-stamped``, ``v1``, ``v2`` (v2-shaped,

@@ -3,7 +3,7 @@
 ``Fold`` reads each per-plugin table of an older v1 (OpenAPI, GraphQL, MCP, Google Discovery,
 legacy 0003/0007 side tables, OAuth sessions), writes what legacy 0008/0011 made of it into
 ``plugin_storage`` and ``credential_binding`` (through ``v1_fold_rows.FoldRows``), and drops the
-tables it folded. ``v1_forms.bring_to_v1_final`` runs it inside its savepoint.
+tables it folded. ``v1.forms.bring_to_v1_final`` runs it inside its savepoint.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from executor_local.migrate.rows import dumps, query_all
-from executor_local.migrate.v1_fold_rows import FoldRows, json_column
+from executor_local.migrate.v1.fold_rows import FoldRows, json_column
 from executor_local.store.schema import table_columns
 
 # Per-plugin tables that legacy 0006/0011 dropped after folding them (the session tables are

@@ -19,103 +19,134 @@ Differences from 1.5.9, on purpose:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from executor_local.migrate.rows import row_id
-from executor_local.migrate.secrets_v1 import lookup_file_secret, migrated_item_id
-from executor_local.migrate.v2_config import API_KEY, OAUTH, TOKEN
+from executor_local.migrate.plan.configs import API_KEY, OAUTH, TOKEN
+from executor_local.migrate.plan.connection_types import (
+    Binding,
+    PlannedConnections,
+    Secret,
+    SlotMaps,
+    connection_identifier,
+)
+from executor_local.migrate.plan.integrations import PlannedIntegrations
+from executor_local.migrate.plan.oauth_clients import ClientSlugs, client_row
+from executor_local.migrate.plan.state import PlanContext, limited
+from executor_local.migrate.rows import loads, query_all, row_id, select_dicts
+from executor_local.migrate.v1.secrets import lookup_file_secret, migrated_item_id
+from executor_local.store.records import Owner
 
 CLIENT_CREDENTIALS_TTL_MS = 60 * 60 * 1000
 DEFAULT_PROVIDER = "file"
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
-
-@dataclass(frozen=True)
-class Owner:
-    """The v2 ownership triple of a migrated row."""
-
-    tenant: str
-    owner: str  # "org" or "user"
-    subject: str
-
-
-@dataclass(frozen=True)
-class Binding:
-    row_id: str
-    scope_id: str
-    source_scope_id: str
-    source_id: str
-    slot: str
-    kind: str
-    secret_id: str | None = None
-    secret_scope_id: str | None = None
-    connection_id: str | None = None
-    text_value: str | None = None
-
-
-@dataclass(frozen=True)
-class Secret:
-    scope_id: str
-    id: str
-    name: str
-    provider: str
-
-
-@dataclass
-class SlotMaps:
-    template: dict[str, str] = field(default_factory=dict)
-    variable: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class PlannedConnections:
-    connections: list[dict[str, Any]] = field(default_factory=list)
-    oauth_clients: list[dict[str, Any]] = field(default_factory=list)
-    # (v1 source scope, source id) -> connection names planned for it (tools fan out over them)
-    by_source: dict[tuple[str, str], list[tuple[Owner, str]]] = field(default_factory=dict)
-    text_items: dict[str, str] = field(default_factory=dict)
-    bound_connections: set[tuple[str, str]] = field(default_factory=set)
-    warnings: list[str] = field(default_factory=list)
-
-
-# ------------------------------------------------------------------------------------------------
-# Shared small rules
-# ------------------------------------------------------------------------------------------------
-
-
-def parse_scope(scope_id: str) -> Owner | None:
-    """Cloud-shaped v1 scope ids: ``org_…`` (org-owned) and ``user-org:user_…:org_…`` (personal)."""
-    if scope_id.startswith("user-org:"):
-        parts = scope_id.split(":")
-        if len(parts) == 3 and parts[1].startswith("user_") and parts[2].startswith("org_"):
-            return Owner(tenant=parts[2], owner="user", subject=parts[1])
-        return None
-    if scope_id.startswith("org_") and ":" not in scope_id:
-        return Owner(tenant=scope_id, owner="org", subject="")
-    return None
-
-
-def connection_identifier(text: str, fallback: str) -> str:
-    """A connection name: kept when already an identifier, else camelCase of its words
-    (``Petstore API key`` -> ``petstoreApiKey``), as v2 requires valid JS identifiers."""
-    if _IDENTIFIER.match(text):
-        return text
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    base = (words[0] + "".join(w[0].upper() + w[1:] for w in words[1:])) if words else ""
-    if not base:
-        return fallback
-    if re.match(r"^[A-Za-z_$]", base):
-        return base
-    return f"{fallback}{base[0].upper()}{base[1:]}" if fallback else ""
-
-
-# ------------------------------------------------------------------------------------------------
-# Planning
-# ------------------------------------------------------------------------------------------------
+def plan_connections(
+    ctx: PlanContext,
+    owners: dict[str, Owner],
+    integrations: PlannedIntegrations,
+    secrets: dict[tuple[str, str], Secret],
+) -> PlannedConnections:
+    """Every v1 binding (stored or inline), grouped per source, through ``ConnectionPlanner``;
+    a source with none gets a ``workspace`` connection. Warnings are in the result."""
+    cols = (
+        "id",
+        "scope_id",
+        "source_scope_id",
+        "source_id",
+        "slot_key",
+        "kind",
+        "secret_id",
+        "secret_scope_id",
+        "connection_id",
+        "text_value",
+    )
+    groups: dict[tuple[str, str], list[Binding]] = {}
+    for r in select_dicts(ctx.src, "credential_binding", cols):
+        scope = str(r["scope_id"])
+        b = Binding(
+            row_id=str(r["id"]),
+            scope_id=scope,
+            source_scope_id=str(r["source_scope_id"] or scope),
+            source_id=str(r["source_id"]),
+            slot=str(r["slot_key"]),
+            kind=str(r["kind"]),
+            secret_id=r["secret_id"],
+            secret_scope_id=r["secret_scope_id"],
+            connection_id=r["connection_id"],
+            text_value=r["text_value"],
+        )
+        groups.setdefault((scope, b.source_id), []).append(b)
+    for (scope, sid), creds in integrations.inline.items():
+        group = groups.get((scope, sid), [])
+        for c in creds:
+            if any(b.slot == c.slot for b in group):
+                continue
+            group.append(
+                Binding(
+                    row_id=f"inline:{sid}:{c.slot}",
+                    scope_id=scope,
+                    source_scope_id=scope,
+                    source_id=sid,
+                    slot=c.slot,
+                    kind=c.kind,
+                    secret_id=c.value if c.kind == "secret" else None,
+                    text_value=c.value if c.kind == "text" else None,
+                )
+            )
+        if group:
+            groups[(scope, sid)] = group
+    v1_connections: dict[tuple[str, str], dict[str, Any]] = {}
+    if "connection" in ctx.tables:
+        conn_cols = (
+            "id",
+            "scope_id",
+            "provider",
+            "identity_label",
+            "access_token_secret_id",
+            "refresh_token_secret_id",
+            "expires_at",
+            "scope",
+            "provider_state",
+            "identity_override",
+            "created_at",
+            "updated_at",
+        )
+        for r in select_dicts(ctx.src, "connection", conn_cols):
+            r["provider_state"] = loads(r["provider_state"])
+            v1_connections[(str(r["scope_id"]), str(r["id"]))] = r
+    planner = ConnectionPlanner(
+        owners=owners,
+        secrets=secrets,
+        v1_connections=v1_connections,
+        slot_maps=integrations.slot_maps,
+        auth=ctx.auth,
+        now_ms=ctx.now,
+    )
+    planned = planner.plan(groups, set(integrations.sources))
+    for (scope, sid), info in integrations.sources.items():
+        if (scope, sid) in planned.by_source:
+            continue
+        planner.workspace(info["owner"], scope, sid)
+        if integrations.slot_maps[(scope, sid)].template:
+            planned.warnings.append(
+                f"source {sid!r} declares credentials but v1 holds no binding for them; it "
+                "gets a credential-less `workspace` connection."
+            )
+    if "oauth2_session" in ctx.tables:
+        sessions = [r[0] for r in query_all(ctx.src, "SELECT id FROM oauth2_session")]
+        if sessions:
+            planned.warnings.append(
+                f"{len(sessions)} in-flight OAuth sign-in(s) of v1 table oauth2_session "
+                f"{limited(sessions)} were not migrated; start the sign-in again."
+            )
+    stale = sorted(set(v1_connections) - planned.bound_connections)
+    if stale:
+        planned.warnings.append(
+            f"{len(stale)} unbound v1 connection row(s) {limited([i for _, i in stale])} "
+            "were not migrated (no source binding); their tokens migrate as secrets."
+        )
+    return planned
 
 
 class ConnectionPlanner:
@@ -138,8 +169,7 @@ class ConnectionPlanner:
         self.auth = auth
         self.now = now_ms
         self.out = PlannedConnections()
-        self._client_slugs: dict[str, str] = {}
-        self._taken_slugs: dict[str, set[str]] = {}
+        self._clients = ClientSlugs()
 
     def plan(
         self, groups: Mapping[tuple[str, str], list[Binding]], integrations: set[tuple[str, str]]
@@ -338,23 +368,9 @@ class ConnectionPlanner:
                 f"OAuth connection of source {source_id!r} has no client id or client-id secret "
                 "reference; migrated oauth_client will need repair."
             )
-        token_url = str(ps.get("tokenEndpoint") or "")
-        partition = (
-            f"org:{owner.tenant}"
-            if owner.owner == "org"
-            else (f"user:{owner.subject}:{owner.tenant}")
-        )
-        identity = f"literal:{client_id}" if client_id else f"secret:{id_ref}"
-        key = f"{partition}\0{identity}\0{token_url}"
-        if key in self._client_slugs:
-            return self._client_slugs[key]
-        taken = self._taken_slugs.setdefault(partition, set())
-        base = _host_slug(token_url)
-        slug, n = base, 2
-        while slug in taken:
-            slug, n = f"{base}_{n}", n + 1
-        taken.add(slug)
-        self._client_slugs[key] = slug
+        slug, new = self._clients.slug_for(owner, client_id, id_ref, ps)
+        if not new:
+            return slug
         secret_ref = ps.get("clientSecretSecretId")
         secret_item = None
         if isinstance(secret_ref, str) and secret_ref:
@@ -363,23 +379,7 @@ class ConnectionPlanner:
             )
             secret_item = migrated_item_id(secret_scope, secret_ref)
         self.out.oauth_clients.append(
-            {
-                "slug": slug,
-                "authorization_url": _authorization_url(ps, grant),
-                "token_url": token_url,
-                "grant": grant,
-                "client_id": client_id,
-                "client_secret_item_id": secret_item,
-                "resource": ps.get("resource"),
-                "origin_kind": None,
-                "origin_integration": None,
-                "created_at": self.now,
-                "row_id": row_id("oauth_client", owner.tenant, owner.owner, owner.subject, slug),
-                "tenant": owner.tenant,
-                "owner": owner.owner,
-                "subject": owner.subject,
-            }
-        )
+            client_row(owner, slug, ps, grant, client_id, secret_item, self.now))
         return slug
 
     def _secret_scope(self, explicit: Any, scope_id: str, source_scope: str, secret_id: str) -> str:
@@ -415,34 +415,3 @@ class ConnectionPlanner:
         }
         self.out.connections.append(row)
         self.out.by_source.setdefault((source_scope, source_id), []).append((owner, row["name"]))
-
-
-def _host_slug(url: str) -> str:
-    match = re.match(r"^[a-z]+://([^/:]+)", url, re.IGNORECASE)
-    host = match.group(1) if match else "client"
-    labels = host.split(".")
-    label = labels[-2] if len(labels) > 1 else host
-    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_") or "client"
-
-
-def _authorization_url(ps: dict[str, Any], grant: str) -> str:
-    """The authorize endpoint, from provider_state only (no network): explicit, else the
-    server URL, else the ``…/authorize`` sibling of a same-origin ``…/token`` endpoint."""
-
-    def text(value: Any) -> str:
-        return value.strip() if isinstance(value, str) else ""
-
-    metadata = ps.get("authorizationServerMetadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
-    explicit = text(ps.get("authorizationEndpoint")) or text(metadata.get("authorization_endpoint"))
-    if explicit:
-        return explicit
-    fallback = text(ps.get("authorizationServerUrl")) or text(ps.get("issuerUrl"))
-    if grant == "client_credentials":
-        return fallback
-    token = text(ps.get("tokenEndpoint"))
-    bare = not fallback or re.match(r"^https?://[^/]+/?$", fallback) is not None
-    same_origin = not fallback or token.startswith(fallback.rstrip("/") + "/")
-    if bare and token.endswith("/token") and same_origin:
-        return token[: -len("/token")] + "/authorize"
-    return fallback

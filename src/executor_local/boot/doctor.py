@@ -16,17 +16,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from executor_local import fs
+from executor_local import fs, procinfo
 from executor_local.boot.locate import DataDirChoice
 from executor_local.boot.own import LOCK_NAME
-from executor_local.daemon import procinfo, shiv_prune
+from executor_local.daemon import shiv_prune
 from executor_local.daemon.logfile import log_path
 from executor_local.daemon.manifest import STARTING, Manifest, manifest_path, read_manifest
 from executor_local.daemon.server import bind_socket
+from executor_local.datadir import DEFAULT_PORT, DataDir
 from executor_local.errors import ExecutorError, PortInUse
 from executor_local.migrate.layout import Layout
 
-DEFAULT_PORT = 4788
 MIB = 1024 * 1024
 
 
@@ -101,7 +101,7 @@ def _database(data_dir: Path) -> Finding:
     from executor_local.migrate.run import open_read_only
     from executor_local.migrate.sqlite_files import query_one
 
-    db = data_dir / "data.db"
+    db = DataDir(data_dir).db
     details: dict[str, Any] = {"path": str(db)}
     if not db.exists():
         return Finding("database", "ok", "no data.db yet (a fresh data dir)", None, details)
@@ -256,7 +256,7 @@ def _set_size(base: Path) -> int:
 
 def _free_space(data_dir: Path) -> Finding:
     usage = shutil.disk_usage(data_dir)
-    db = _set_size(data_dir / "data.db")
+    db = _set_size(DataDir(data_dir).db)
     # A migration holds the v1 set, its snapshot and the v2 being built at once.
     needed = 2 * db + 50 * MIB
     details = {"free_bytes": usage.free, "data_db_bytes": db, "recommended_bytes": needed}
@@ -268,7 +268,7 @@ def _free_space(data_dir: Path) -> Finding:
 
 
 def _handles(data_dir: Path, live: Manifest | None) -> Finding:
-    files = [data_dir / "data.db", data_dir / "data.db-wal", data_dir / "data.db-shm"]
+    files = DataDir(data_dir).db_files.members
     handles = procinfo.open_handles(files)
     if handles is None:
         return Finding("open handles", "info", "cannot list other processes' open files on "
