@@ -24,6 +24,7 @@ ROOT = "executor_local"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__main__",),
     ("cli",),
+    ("selfcheck",),  # does the bundle fit this computer: doctor's finding, --version --verbose
     ("boot",),  # the first-launch sequence, the detached start and the doctor that checks it
     ("daemon",),  # the running process: session, socket, manifest, token, log, shiv pruning
     ("server",),  # the ASGI app, its routers, and the routers plugins contribute
