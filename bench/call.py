@@ -17,7 +17,6 @@ via ``{code: "return await tools[path](args)"}`` (its only way to call a tool ov
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import secrets
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from common import ROOT, install_peer, median, pct, scratch, tree_rss_mb
+from common import ROOT, KeepAlive, install_peer, median, pct, scratch, tree_rss_mb
 
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
@@ -76,7 +75,7 @@ class Client:
     """JSON over one keep-alive HTTP connection, with the bearer; each call timed."""
 
     def __init__(self, port: int, token: str) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        self.conn = KeepAlive("127.0.0.1", port, timeout=300)
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[float, Any]:
@@ -138,6 +137,7 @@ def catalog_ops(client: Client, rounds: int, schema_address: str, code_call: boo
     def get(path_for):  # type: ignore[no-untyped-def]
         return lambda i: client.call("GET", path_for(i))[0]
 
+    out["health"] = timed(get(lambda i: "/api/health"), rounds)  # the HTTP stack's floor
     out["tools_all"] = timed(get(lambda i: "/api/tools"), max(5, rounds // 10))
     out["tools_query"] = timed(get(lambda i: f"/api/tools?query={quote(QUERIES[i % 5])}"),
                                rounds)
@@ -273,7 +273,8 @@ def report(d: dict[str, Any]) -> str:
              "|---|---|---|---|---|"]
     lines.append(f"| `GET /pets/1` on the upstream | {cell(d, 'direct_httpx')} "
                  f"(after: {cell(d, 'direct_httpx_after')}) | | | |")
-    rows = [("`POST /api/executions {tool, args}`", "call_tool"),
+    rows = [("`GET /api/health` (the HTTP stack alone)", "health"),
+            ("`POST /api/executions {tool, args}`", "call_tool"),
             ("`POST /api/executions {code}` (`return await tools[path](args)`)", "call_code"),
             ("`GET /api/tools` (whole catalog)", "tools_all"),
             ("`GET /api/tools?query=`", "tools_query"),

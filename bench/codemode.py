@@ -147,11 +147,9 @@ def measure_daemon(quick: bool) -> dict[str, object]:
     dominate): one program making 100 calls against 100 single calls, both over HTTP
     (``POST /api/executions {code}`` vs 100 × ``{tool}``) and over MCP (one ``execute`` vs
     100 passthrough ``invoke`` calls, the official client, one session each)."""
-    import http.client
-
     import anyio
     from call import Upstream
-    from common import scratch
+    from common import KeepAlive, scratch
 
     from catalog_util import Api, SourceDaemon
     from mcp_util import client, passthrough_client
@@ -179,7 +177,7 @@ def measure_daemon(quick: bool) -> dict[str, object]:
             api.post("/api/connections", {"owner": "org", "integration": "pets",
                                           "name": "main", "template": "apikey-0",
                                           "value": pets.api_key})
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)  # keep-alive
+            conn = KeepAlive("127.0.0.1", port, timeout=300)
             headers = {"Authorization": f"Bearer {daemon.token}",
                        "Content-Type": "application/json"}
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -126,3 +128,13 @@ def tree_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+class KeepAlive(http.client.HTTPConnection):
+    """A keep-alive HTTP connection with ``TCP_NODELAY``: http.client sends a POST's headers
+    and body in two writes, and without it Nagle holds the body until the server's delayed
+    ACK (up to 40 ms on loopback), which would be timed as the daemon's."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -100,7 +100,7 @@ async def through_plugin(calls: int) -> tuple[list[float], float, float]:
 def through_daemon(calls: int) -> dict[str, Any]:
     """The upstream added to a real daemon; ``invoke`` over /mcp, then ``{tool}`` over HTTP."""
     import anyio
-    from common import scratch, tree_rss_mb
+    from common import KeepAlive, scratch, tree_rss_mb
 
     from catalog_util import Api, SourceDaemon
     from mcp_util import passthrough_client
@@ -136,9 +136,7 @@ def through_daemon(calls: int) -> dict[str, Any]:
                 out["mcp_invoke"] = times[1:]
 
         anyio.run(body)
-        import http.client
-
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn = KeepAlive("127.0.0.1", port, timeout=60)
         headers = {"Authorization": f"Bearer {daemon.token}", "Content-Type": "application/json"}
         times = []
         for i in range(min(calls, 500) + 1):
