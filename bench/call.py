@@ -45,15 +45,28 @@ UPSTREAM = (
 
 
 def big_spec(n: int, server: str) -> str:
-    """An OpenAPI 3.0 spec of ``n`` GET operations in 50 tags (as bench/mcp.py's)."""
+    """An OpenAPI 3.0 spec of ``n`` GET operations in 50 tags whose responses ``$ref`` 100
+    shared component schemas (which ref each other), so tools carry schema definitions as a
+    real API's do."""
     kinds = ["pet", "user", "order", "invoice", "ticket"]
+    schemas: dict[str, Any] = {"Meta": {"type": "object", "properties": {
+        "created": {"type": "string", "format": "date-time"}, "tags": {
+            "type": "array", "items": {"type": "string"}}}}}
+    for k in range(100):
+        schemas[f"Item{k}"] = {"type": "object", "required": ["id"], "properties": {
+            "id": {"type": "string"}, "name": {"type": "string", "description": f"name {k}"},
+            "meta": {"$ref": "#/components/schemas/Meta"},
+            "related": {"type": "array", "items": {"$ref": f"#/components/schemas/Item"
+                                                            f"{(k + 1) % 100}"}}}}
     paths = {f"/items{i}": {"get": {
         "operationId": f"getItem{i}", "tags": [f"group{i % 50}"],
         "summary": f"get item number {i} of kind {kinds[i % 5]}",
         "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "ok"}}}} for i in range(n)}
+        "responses": {"200": {"description": "ok", "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/Item{i % 100}"}}}}}}} for i in range(n)}
     return json.dumps({"openapi": "3.0.3", "info": {"title": "big", "version": "1"},
-                       "servers": [{"url": server}], "paths": paths})
+                       "servers": [{"url": server}], "paths": paths,
+                       "components": {"schemas": schemas}})
 
 
 class Upstream:
