@@ -2,7 +2,7 @@
 """Code-mode benchmarks: trivial ``execute`` latency, 100 tool calls in one program against 100
 separate invokes, and memory over 1,000 executions.
 
-    python3 bench/codemode.py [--quick] [--json]
+    .venv/bin/python bench/codemode.py [--quick] [--json] [--daemon-only]
 
 Runs in-process against the real sandbox (QuickJS worker processes from the pool) and a real
 petstore upstream over HTTP (``tests/codemode_parts.py``). "Passthrough" here is the same
@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# bench/mcp.py would shadow the ``mcp`` SDK: this folder goes last, after site-packages.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent / "tests")]
 
 from codemode_parts import Petstore, PetstoreHost  # noqa: E402
@@ -140,74 +142,138 @@ async def measure(quick: bool) -> dict[str, object]:
 
 
 def measure_daemon(quick: bool) -> dict[str, object]:
-    """Through the real daemon (from the source tree) over HTTP, with the OpenAPI plugin and
-    the petstore upstream: one program making 100 calls against 100 ``POST /api/executions
-    {tool}`` requests (what a passthrough ``invoke`` costs, before MCP framing)."""
-    import tempfile
+    """Through the real daemon (from the source tree) with the OpenAPI plugin and the petstore
+    upstream in its own process (a fast local upstream: ~1 ms a request, so it does not
+    dominate): one program making 100 calls against 100 single calls, both over HTTP
+    (``POST /api/executions {code}`` vs 100 × ``{tool}``) and over MCP (one ``execute`` vs
+    100 passthrough ``invoke`` calls, the official client, one session each)."""
+    import anyio
+    from call import Upstream
+    from common import KeepAlive, scratch
 
     from catalog_util import Api, SourceDaemon
-    from upstreams.petstore import PetstoreServer
+    from mcp_util import client, passthrough_client
 
-    calls = 100
-    with tempfile.TemporaryDirectory() as tmp, PetstoreServer() as pets:
-        root = Path(tmp)
-        keep = {k: v for k, v in os.environ.items() if not k.startswith(("EXECUTOR_", "XDG_"))}
-        env = {**keep, "HOME": str(root / "home"), "XDG_DATA_HOME": str(root / "xdg"),
-               "EXECUTOR_AUTH_FILE": str(root / "auth.json"),
-               "EXECUTOR_SECRET_PROVIDER": "file", "PYTHONDONTWRITEBYTECODE": "1"}
-        (root / "home").mkdir()
-        daemon = SourceDaemon(root / "data", env)
+    calls, runs = 100, (2 if quick else 7)
+    tool = "pets.org.main.pets.showPetById"
+    code = (f"let n = 0; for (let i = 0; i < {calls}; i++) {{ const r = await "
+            f"tools.{tool}({{ petId: 1 + (i % 2) }}); if (r.ok) n++; }} return n;")
+    root = scratch("codemode")
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("EXECUTOR_", "XDG_"))}
+    env = {**keep, "HOME": str(root), "XDG_DATA_HOME": str(root / "xdg"),
+           "EXECUTOR_SECRET_PROVIDER": "file", "EXECUTOR_LOG_LEVEL": "warning",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    pets = Upstream()
+    res: dict[str, list[float]] = {k: [] for k in (
+        "trivial", "http_program", "http_single", "mcp_execute", "mcp_invoke", "mcp_trivial")}
+    try:
+        daemon = SourceDaemon(root / "data", env, cwd=root)
         with daemon:
-            api = Api(daemon.wait_ready(), daemon.token)
-            api.post("/api/openapi/specs", {"spec": {"kind": "url", "url": pets.spec_url},
+            port = daemon.wait_ready()
+            api = Api(port, daemon.token)
+            api.post("/api/openapi/specs", {"spec": {"kind": "url",
+                                                     "url": f"{pets.url}/openapi.yaml"},
                                             "slug": "pets"})
             api.post("/api/connections", {"owner": "org", "integration": "pets",
                                           "name": "main", "template": "apikey-0",
                                           "value": pets.api_key})
-            def post(path: str, body: dict[str, object]) -> dict[str, object]:
-                import http.client
+            conn = KeepAlive("127.0.0.1", port, timeout=300)
+            headers = {"Authorization": f"Bearer {daemon.token}",
+                       "Content-Type": "application/json"}
 
-                conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=300)
-                try:
-                    conn.request("POST", path, json.dumps(body),
-                                 {"Authorization": f"Bearer {api.token}",
-                                  "Content-Type": "application/json"})
-                    resp = conn.getresponse()
-                    return json.loads(resp.read())
-                finally:
-                    conn.close()
+            def post(body: dict[str, object]) -> dict[str, object]:
+                conn.request("POST", "/api/executions", json.dumps(body), headers)
+                return json.loads(conn.getresponse().read())
 
-            code = (f"let n = 0; for (let i = 0; i < {calls}; i++) {{ const r = await "
-                    "tools.pets.org.main.pets.showPetById({ petId: 1 + (i % 2) }); "
-                    "if (r.ok) n++; } return n;")
-            post("/api/executions", {"code": "return 1"})  # the first worker start
-            trivial, prog, single = [], [], []
+            post({"code": "return 1"})  # the first worker start
             for _ in range(10 if quick else 50):
                 t = time.perf_counter()
-                post("/api/executions", {"code": "return 1"})
-                trivial.append((time.perf_counter() - t) * 1000)
-            for _ in range(2 if quick else 5):
+                post({"code": "return 1"})
+                res["trivial"].append((time.perf_counter() - t) * 1000)
+            for _ in range(runs):
                 t = time.perf_counter()
-                out = post("/api/executions", {"code": code})
-                prog.append((time.perf_counter() - t) * 1000)
-                assert out["structured"]["result"] == calls, out
+                out = post({"code": code})
+                res["http_program"].append((time.perf_counter() - t) * 1000)
+                assert out["structured"]["result"] == calls, out  # type: ignore[index]
                 t = time.perf_counter()
                 for i in range(calls):
-                    got = post("/api/executions", {"tool": "pets.org.main.pets.showPetById",
-                                                       "args": {"petId": 1 + (i % 2)}})
-                    assert got["result"]["ok"], got
-                single.append((time.perf_counter() - t) * 1000)
-    return {"daemon_trivial_execute_ms_p50": round(p(trivial, 0.5), 1),
-            "daemon_one_program_100_calls_ms": round(statistics.median(prog), 1),
-            "daemon_100_single_calls_ms": round(statistics.median(single), 1)}
+                    got = post({"tool": tool, "args": {"petId": 1 + (i % 2)}})
+                    assert got["result"]["ok"], got  # type: ignore[index]
+                res["http_single"].append((time.perf_counter() - t) * 1000)
+            conn.close()
+
+            async def over_mcp() -> None:
+                async with client(port, token=daemon.token) as code_c, \
+                        passthrough_client(port, token=daemon.token) as pass_c:
+                    await code_c.call_tool("execute", {"code": "return 1"})
+                    await pass_c.call_tool("invoke", {"path": tool, "args": {"petId": 1}})
+                    for _ in range(10 if quick else 50):
+                        t = time.perf_counter()
+                        await code_c.call_tool("execute", {"code": "return 1"})
+                        res["mcp_trivial"].append((time.perf_counter() - t) * 1000)
+                    for _ in range(runs):
+                        t = time.perf_counter()
+                        got = await code_c.call_tool("execute", {"code": code})
+                        res["mcp_execute"].append((time.perf_counter() - t) * 1000)
+                        assert got.structured_content["result"] == calls, got.content
+                        t = time.perf_counter()
+                        for i in range(calls):
+                            one = await pass_c.call_tool("invoke", {
+                                "path": tool, "args": {"petId": 1 + (i % 2)}})
+                            assert one.structured_content["ok"], one.content
+                        res["mcp_invoke"].append((time.perf_counter() - t) * 1000)
+
+            anyio.run(over_mcp)
+            daemon.terminate()
+    finally:
+        pets.stop()
+    med = {k: round(statistics.median(v), 1) for k, v in res.items() if v}
+    return {"daemon_trivial_execute_ms_p50": round(p(res["trivial"], 0.5), 1),
+            "daemon_one_program_100_calls_ms": med["http_program"],
+            "daemon_100_single_calls_ms": med["http_single"],
+            "mcp_trivial_execute_ms_p50": med["mcp_trivial"],
+            "mcp_execute_100_calls_ms": med["mcp_execute"],
+            "mcp_100_invoke_calls_ms": med["mcp_invoke"], "daemon_runs": runs}
+
+
+def report_daemon(data: dict[str, object]) -> str:
+    """The daemon rows (HTTP and MCP), with the program ÷ single-calls ratios."""
+    def ratio(a: str, b: str) -> str:
+        x, y = data.get(a), data.get(b)
+        return f"{x / y:.2f}" if x and y else "-"  # type: ignore[operator]
+
+    return "\n".join([
+        f"Through the daemon, the petstore upstream in its own process; medians of "
+        f"{data.get('daemon_runs', '-')} runs.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| HTTP: trivial `POST /api/executions {{code}}` p50 | "
+        f"{data.get('daemon_trivial_execute_ms_p50', '-')} ms |",
+        f"| HTTP: one program making 100 calls | "
+        f"{data.get('daemon_one_program_100_calls_ms', '-')} ms |",
+        f"| HTTP: 100 single `POST /api/executions {{tool}}` calls | "
+        f"{data.get('daemon_100_single_calls_ms', '-')} ms |",
+        f"| MCP: trivial `execute` p50 | {data.get('mcp_trivial_execute_ms_p50', '-')} ms |",
+        f"| MCP: one `execute` making 100 calls | "
+        f"{data.get('mcp_execute_100_calls_ms', '-')} ms |",
+        f"| MCP: 100 passthrough `invoke` calls | "
+        f"{data.get('mcp_100_invoke_calls_ms', '-')} ms |",
+        "",
+        "One program of 100 calls ÷ 100 single calls: "
+        f"{ratio('mcp_execute_100_calls_ms', 'mcp_100_invoke_calls_ms')} over MCP, "
+        f"{ratio('daemon_one_program_100_calls_ms', 'daemon_100_single_calls_ms')} over HTTP.",
+    ])
 
 
 def report(data: dict[str, object]) -> str:
+    if "trivial_execute_ms" not in data:
+        return report_daemon(data)
     t = data["trivial_execute_ms"]
     h = data["hundred_calls_ms"]
     rss = data["rss"]
     lines = [
-        "## Code mode (bench/codemode.py)",
+        "In-process (the sandbox pool, a petstore host):",
         "",
         "| measure | value |",
         "|---|---|",
@@ -221,12 +287,6 @@ def report(data: dict[str, object]) -> str:
         f"{h['hundred_direct_host_calls']} ms |",  # type: ignore[index]
         f"| 100 calls to an instant host in one program (sandbox cost only) | "
         f"{data['hundred_instant_calls_in_program_ms']} ms |",
-        f"| daemon: trivial `POST /api/executions {{code}}` p50 | "
-        f"{data.get('daemon_trivial_execute_ms_p50', '-')} ms |",
-        f"| daemon: one program making 100 calls | "
-        f"{data.get('daemon_one_program_100_calls_ms', '-')} ms |",
-        f"| daemon: 100 single `POST /api/executions {{tool}}` calls | "
-        f"{data.get('daemon_100_single_calls_ms', '-')} ms |",
         "",
         "RSS over executions (KiB; the worker is recycled every 200 runs):",
         "",
@@ -236,6 +296,8 @@ def report(data: dict[str, object]) -> str:
     for s in rss:  # type: ignore[attr-defined]
         lines.append(f"| {s['run']} | {s['daemon_rss_kib']} | {s['worker_rss_kib']} | "
                      f"{s['worker_runs']} |")
+    if "daemon_runs" in data:
+        lines += ["", report_daemon(data)]
     return "\n".join(lines)
 
 
@@ -243,8 +305,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--daemon-only", action="store_true",
+                        help="only the daemon figures (HTTP and MCP), not the in-process ones")
     args = parser.parse_args()
-    data = asyncio.run(measure(args.quick))
+    data = {} if args.daemon_only else asyncio.run(measure(args.quick))
     data.update(measure_daemon(args.quick))
     print(json.dumps(data, indent=2) if args.json else report(data))
     return 0

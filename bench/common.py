@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -101,3 +103,38 @@ def install_peer(cache: Path) -> Path | None:
 
 def scratch(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"executor-bench-{prefix}-"))
+
+
+def pct(values: list[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``values``."""
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of ``pid`` and all its descendants (MiB), from /proc; a sandbox worker or a stdio
+    upstream child counts with the daemon that owns it."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total / 1024
+
+
+class KeepAlive(http.client.HTTPConnection):
+    """A keep-alive HTTP connection with ``TCP_NODELAY``: http.client sends a POST's headers
+    and body in two writes, and without it Nagle holds the body until the server's delayed
+    ACK (up to 40 ms on loopback), which would be timed as the daemon's."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

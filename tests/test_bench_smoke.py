@@ -14,7 +14,7 @@ def test_bench_scripts_run_on_tiny_inputs(pyz: Path, env: dict[str, str],
     out = tmp_path / "RESULTS.md"
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--no-peer",
-         "--output", str(out)],
+         "--only", "startup,bundle,migration", "--output", str(out)],
         env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     text = out.read_text()
