@@ -85,6 +85,7 @@ class Lock:
 
     def __init__(self, path):
         self.path = path
+        self.locked = False
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
     def try_acquire(self):
@@ -100,6 +101,7 @@ class Lock:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return False
+        self.locked = True
         return True
 
     def write_pid(self):
@@ -114,7 +116,18 @@ class Lock:
             return None
 
     def close(self):
-        os.close(self.fd)  # closing drops the lock
+        if self.locked and os.name == "nt":
+            # Windows wants a region unlocked before its file is closed (Wine keeps it held
+            # otherwise, against this very process); a killed holder's lock the OS drops.
+            import msvcrt
+
+            try:
+                os.lseek(self.fd, 0, os.SEEK_SET)
+                msvcrt.locking(self.fd, msvcrt.LK_UNLCK, 1)
+            except OSError:
+                pass
+        self.locked = False
+        os.close(self.fd)  # closing drops the lock (POSIX)
 
 
 def wait_s():
