@@ -321,7 +321,7 @@ class Bundle:
         import threading
 
         if self.mutex is None:
-            self.mutex = threading.Lock()
+            self.mutex = threading.RLock()
         with self.mutex:
             if self.later is not None:
                 return True
@@ -346,6 +346,10 @@ class Bundle:
     def add_later(self, later):
         import importlib
 
+        # Off the import path first: the .pth files run below import names of the later part
+        # (pywin32's), which must not come back here while the mutex is held.
+        if self.finder in sys.meta_path:
+            sys.meta_path.remove(self.finder)
         before = list(sys.path)
         overlay = os.path.join(later, "site-packages-cp%d%d" % sys.version_info[:2])
         if os.path.isdir(overlay):
@@ -357,8 +361,6 @@ class Bundle:
         rest = [p for p in sys.path if p not in added]
         sys.path[:] = rest[:at] + added + rest[at:]
         self.later = later
-        if self.finder in sys.meta_path:
-            sys.meta_path.remove(self.finder)
         importlib.invalidate_caches()
 
     def setup_path(self):
