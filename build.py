@@ -226,6 +226,8 @@ def extension_modules(files: dict[str, bytes], overlay: dict[str, bytes]) -> lis
             continue
         if parts[0] == "win32":  # pywin32.pth puts win32/ itself on sys.path
             parts = parts[1:]
+            if parts[-1] not in PYWIN32_CHECKED:
+                continue
         names.add(".".join(parts))
     if "win32api" in names:
         names.add("pywintypes")  # loads pywintypes3XX.dll, which every win32 module needs
@@ -235,6 +237,10 @@ def extension_modules(files: dict[str, bytes], overlay: dict[str, bytes]) -> lis
 # pywin32's GUI, COM-extension and IIS modules: no dependency of ours uses them, so the
 # self-check does not import them (they stay in the bundle).
 PYWIN32_UNUSED = {"pythonwin", "win32comext", "isapi", "adodbapi"}
+# Of pywin32's win32/ modules, the ones the MCP SDK (stdio servers on Windows: job objects,
+# processes, pipes) and keyring reach; others (odbc: crashes on import under Wine) are not checked.
+PYWIN32_CHECKED = {"win32api", "win32job", "win32process", "win32event", "win32file",
+                   "win32pipe", "win32cred", "_win32sysloader"}
 
 
 def version_loads(path: str, pyver: str, platform: str) -> bool:

@@ -85,6 +85,7 @@ class Lock:
 
     def __init__(self, path):
         self.path = path
+        self.locked = False
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
     def try_acquire(self):
@@ -100,6 +101,7 @@ class Lock:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return False
+        self.locked = True
         return True
 
     def write_pid(self):
@@ -114,7 +116,18 @@ class Lock:
             return None
 
     def close(self):
-        os.close(self.fd)  # closing drops the lock
+        if self.locked and os.name == "nt":
+            # Windows wants a region unlocked before its file is closed (Wine keeps it held
+            # otherwise, against this very process); a killed holder's lock the OS drops.
+            import msvcrt
+
+            try:
+                os.lseek(self.fd, 0, os.SEEK_SET)
+                msvcrt.locking(self.fd, msvcrt.LK_UNLCK, 1)
+            except OSError:
+                pass
+        self.locked = False
+        os.close(self.fd)  # closing drops the lock (POSIX)
 
 
 def wait_s():
@@ -308,7 +321,7 @@ class Bundle:
         import threading
 
         if self.mutex is None:
-            self.mutex = threading.Lock()
+            self.mutex = threading.RLock()
         with self.mutex:
             if self.later is not None:
                 return True
@@ -333,6 +346,10 @@ class Bundle:
     def add_later(self, later):
         import importlib
 
+        # Off the import path first: the .pth files run below import names of the later part
+        # (pywin32's), which must not come back here while the mutex is held.
+        if self.finder in sys.meta_path:
+            sys.meta_path.remove(self.finder)
         before = list(sys.path)
         overlay = os.path.join(later, "site-packages-cp%d%d" % sys.version_info[:2])
         if os.path.isdir(overlay):
@@ -344,8 +361,6 @@ class Bundle:
         rest = [p for p in sys.path if p not in added]
         sys.path[:] = rest[:at] + added + rest[at:]
         self.later = later
-        if self.finder in sys.meta_path:
-            sys.meta_path.remove(self.finder)
         importlib.invalidate_caches()
 
     def setup_path(self):

@@ -56,7 +56,11 @@ def bundle_info() -> dict[str, Any] | None:
 
 def running_platform() -> str:
     """This computer as build.py names platforms: linux-x86_64, macos-arm64, windows-amd64..."""
-    machine = platform.machine().lower()
+    if sys.platform == "win32":  # not platform.machine(): it may start `cmd /c ver`
+        machine = (os.environ.get("PROCESSOR_ARCHITEW6432")
+                   or os.environ.get("PROCESSOR_ARCHITECTURE", "")).lower()
+    else:
+        machine = os.uname().machine.lower()
     if sys.platform == "win32":
         return "windows-" + {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
     system = "macos" if sys.platform == "darwin" else sys.platform.rstrip("0123456789")
@@ -76,6 +80,23 @@ def _unpack_rest() -> str | None:
     return None
 
 
+def _import_here(name: str, root: str | None) -> str:
+    import importlib
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    try:
+        module = importlib.import_module(name)
+    except BaseException as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return f"{type(exc).__name__}: {first}"
+    where = getattr(module, "__file__", None) or "a folder without code"
+    if root is not None and not where.startswith(root):
+        return f"ImportError: not in the bundle (found {where})"
+    if name in {"pywintypes"} or where.endswith(tuple(EXTENSION_SUFFIXES)):
+        return "ok"
+    return f"ImportError: no compiled module for this platform (found {where})"
+
+
 def import_modules(names: list[str], timeout: float = 120, run_pth: bool = True,
                    ) -> dict[str, str]:
     """name -> "ok" or the error, each imported in one child process with our sys.path (and
@@ -91,6 +112,10 @@ def import_modules(names: list[str], timeout: float = 120, run_pth: bool = True,
         # itself must not pass for the bundle's own.
         paths = [p for p in paths if p.startswith(bundle.target)]
         isolate = ["-S"]
+    if os.name == "nt":
+        # In-process, guarded: on Windows a child's pipes can be inherited by a process that
+        # outlives it (Wine's explorer.exe does), and a wrong-arch .pyd raises, not crashes.
+        return {name: _import_here(name, bundle.target if bundle else None) for name in names}
     try:
         proc = subprocess.run([sys.executable, *isolate, "-c", _PROBE, json.dumps(paths),
                                json.dumps(names), "site" if run_pth else "plain"],
