@@ -21,7 +21,7 @@ ONE_ARG_PATH_METHODS = {"replace"}
 
 def _violations(path: Path) -> list[str]:
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             base = node.func.value
             if isinstance(base, ast.Name) and (base.id, node.func.attr) in FORBIDDEN:

@@ -78,7 +78,7 @@ def _imports(path: Path, module: str) -> list[tuple[int, str]]:
     """(line, imported module relative to ``executor_local``) for every import of ours."""
     is_pkg = path.name == "__init__.py"
     out = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
