@@ -23,7 +23,8 @@ def _is_name(node: ast.AST) -> bool:
 def _spelled_names(path: Path) -> list[str]:
     """String constants that are a layout name (messages that mention one are fine)."""
     return [f"{path.name}:{node.lineno} {node.value!r}"  # type: ignore[attr-defined]
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))) if _is_name(node)]
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+            if _is_name(node)]
 
 
 def test_layout_names_are_spelled_in_datadir_only() -> None:
