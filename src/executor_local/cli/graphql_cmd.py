@@ -166,14 +166,8 @@ def refresh_graphql(ctx: Context, slug: str, schema_file: str | None) -> None:
 
 
 def register(cli: click.Group) -> None:
-    """Put ``add-graphql`` under the ``integrations`` group (made here if nobody has yet)."""
-    group = cli.commands.get("integrations")
-    if not isinstance(group, click.Group):
-        @click.group("integrations")
-        def integrations() -> None:
-            """Integrations: OpenAPI specs, MCP servers, GraphQL APIs."""
+    """Put these commands under ``executor integrations`` (integrations_cmd's group)."""
+    from executor_local.cli.integrations_cmd import integrations
 
-        group = integrations
-        cli.add_command(group)
-    group.add_command(add_graphql)
-    group.add_command(refresh_graphql)
+    integrations.add_command(add_graphql)
+    integrations.add_command(refresh_graphql)

@@ -142,13 +142,7 @@ def add_mcp(ctx: Context, url: str | None, command: str | None, args: tuple[str,
 
 
 def register(cli: click.Group) -> None:
-    """Put ``add-mcp`` under ``executor integrations`` (made here if no other module has)."""
-    group = cli.commands.get("integrations")
-    if not isinstance(group, click.Group):
-        @click.group("integrations")
-        def integrations() -> None:
-            """Integrations: the OpenAPI, MCP and GraphQL sources of tools."""
+    """Put these commands under ``executor integrations`` (integrations_cmd's group)."""
+    from executor_local.cli.integrations_cmd import integrations
 
-        group = integrations
-        cli.add_command(group)
-    group.add_command(add_mcp)
+    integrations.add_command(add_mcp)
