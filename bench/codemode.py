@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# bench/mcp.py would shadow the ``mcp`` SDK: this folder goes last, after site-packages.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent / "tests")]
 
 from codemode_parts import Petstore, PetstoreHost  # noqa: E402

@@ -9,8 +9,6 @@ import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# This folder holds bench/mcp.py, which would shadow the ``mcp`` SDK: take it off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from mcp_contract_services import ContractServices, tools_for  # noqa: E402

@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-# bench/mcp.py would shadow the ``mcp`` SDK: this folder goes last, after site-packages.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent / "tests")]
 
 

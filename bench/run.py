@@ -6,7 +6,7 @@
 Sections: startup, bundle, migration (the built pyz; bench/startup.py, bundle.py, migration.py),
 catalog (search and listing at 10k/100k tools, catalog.py), call (issue 13: a tool call against
 direct httpx, the same operations on Executor 1.5.9, schema-call RSS; call.py), mcp (issue 14:
-stdio upstream overhead, mcp_upstream.py; search at 10k, RSS, ``executor mcp`` start; mcp.py),
+stdio upstream overhead, mcp_upstream.py; search at 10k, RSS, ``executor mcp`` start; mcp_server.py),
 codemode (issue 15: 100 calls in one ``execute`` vs 100 ``invoke``; codemode.py). Each script
 also runs alone (``--help``). The scripts that take ``--json`` run ``--repeats`` times, one
 after the other (never two heavy benches at once), and each figure is the median of the runs.
@@ -100,16 +100,16 @@ def mcp_section(quick: bool, repeats: int) -> str:
     data, n = script_json("mcp_upstream", ["--quick"] if quick else [], repeats)
     out = f"Stdio upstream, median of {n} runs:\n\n{mcp_upstream.report(data)}"
     table = HERE / ".mcp-table.md"
-    proc = subprocess.run([sys.executable, str(HERE / "mcp.py"), "--output", str(table),
+    proc = subprocess.run([sys.executable, str(HERE / "mcp_server.py"), "--output", str(table),
                            *(["--quick"] if quick else [])], capture_output=True, text=True,
                           timeout=3600)
     if proc.returncode == 0 and table.exists():
         body = table.read_text().split("\n\n", 2)[-1].strip()
         table.unlink()
-        out += ("\n\nbench/mcp.py (one run): `executor mcp` start, `search` at 10k tools, "
+        out += ("\n\nbench/mcp_server.py (one run): `executor mcp` start, `search` at 10k tools, "
                 f"RSS over invokes:\n\n{body}")
     else:
-        out += f"\n\nbench/mcp.py failed: {proc.stderr[-500:]}"
+        out += f"\n\nbench/mcp_server.py failed: {proc.stderr[-500:]}"
     return out
 
 

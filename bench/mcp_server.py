@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# This folder holds bench/mcp.py, which would shadow the ``mcp`` SDK: take it off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 INIT = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -259,7 +257,7 @@ def main() -> int:
         machine = (f"{platform.machine()}, {os.cpu_count()} cpu, Python "
                    f"{platform.python_version()}, {platform.system()} {platform.release()}")
         args.output.write_text(
-            f"# MCP benchmark\n\nMeasured on {machine} by `python bench/mcp.py"
+            f"# MCP benchmark\n\nMeasured on {machine} by `python bench/mcp_server.py"
             f"{' --quick' if args.quick else ''}` (from the source tree, the real catalog).\n\n"
             f"{table}\n")
     return 0
