@@ -6,7 +6,8 @@
 Sections: startup, bundle, migration (the built pyz; bench/startup.py, bundle.py, migration.py),
 catalog (search and listing at 10k/100k tools, catalog.py), call (issue 13: a tool call against
 direct httpx, the same operations on Executor 1.5.9, schema-call RSS; call.py), mcp (issue 14:
-stdio upstream overhead, mcp_upstream.py; search at 10k, RSS, ``executor mcp`` start; mcp_server.py),
+stdio upstream overhead, mcp_upstream.py; search at 10k, RSS, ``executor mcp`` start;
+mcp_server.py),
 codemode (issue 15: 100 calls in one ``execute`` vs 100 ``invoke``; codemode.py). Each script
 also runs alone (``--help``). The scripts that take ``--json`` run ``--repeats`` times, one
 after the other (never two heavy benches at once), and each figure is the median of the runs.
