@@ -25,12 +25,21 @@ Why it cannot brick later launches:
   ``PYTHONDONTWRITEBYTECODE`` is set). On a read-only root Python just skips writing it.
 """
 
+import _imp
 import errno
+import io
 import json
 import os
+import shutil
 import sys
+import threading
 import time
 import zipfile
+
+if os.name == "nt":
+    import msvcrt
+else:
+    import fcntl
 
 EXIT_UNPACK = 12
 DEFAULT_WAIT_S = 120.0
@@ -91,13 +100,9 @@ class Lock:
     def try_acquire(self):
         try:
             if os.name == "nt":
-                import msvcrt
-
                 os.lseek(self.fd, 0, os.SEEK_SET)
                 msvcrt.locking(self.fd, msvcrt.LK_NBLCK, 1)
             else:
-                import fcntl
-
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return False
@@ -119,8 +124,6 @@ class Lock:
         if self.locked and os.name == "nt":
             # Windows wants a region unlocked before its file is closed (Wine keeps it held
             # otherwise, against this very process); a killed holder's lock the OS drops.
-            import msvcrt
-
             try:
                 os.lseek(self.fd, 0, os.SEEK_SET)
                 msvcrt.locking(self.fd, msvcrt.LK_UNLCK, 1)
@@ -164,14 +167,10 @@ def acquire(lock, target):
 
 
 def remove_tree(path):
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
 
 
 def unpack(archive, member, tmp):
-    import io
-
     with zipfile.ZipFile(archive) as outer:
         data = outer.read(member)  # stored: read at once (seeking inside a member is slow)
     with zipfile.ZipFile(io.BytesIO(data)) as inner:
@@ -214,7 +213,7 @@ def unpack_locked(archive, member, root, base, final, done):
     try:
         acquire(lock, final)
         lock.write_pid()
-        test_pause(final)
+        test_pause(member, final)
         if done(final):
             return  # the launch we waited for finished it
         parent, leaf = os.path.split(final)
@@ -237,10 +236,12 @@ def unpack_locked(archive, member, root, base, final, done):
         lock.close()
 
 
-def test_pause(final):
+def test_pause(member, final):
     """Test seam (EXECUTOR_TEST_MODE=1): hold the lock forever, after writing the folder about
-    to be unpacked to $EXECUTOR_TEST_UNPACK_PAUSE, so a test can see a launch wait on us."""
-    marker = os.environ.get("EXECUTOR_TEST_UNPACK_PAUSE")
+    to be unpacked to $EXECUTOR_TEST_UNPACK_PAUSE (the first part) or
+    $EXECUTOR_TEST_UNPACK_PAUSE_LATER (the later part), so a test can see others wait on us."""
+    name = "EXECUTOR_TEST_UNPACK_PAUSE" + ("_LATER" if member != PAYLOAD else "")
+    marker = os.environ.get(name)
     if os.environ.get("EXECUTOR_TEST_MODE") == "1" and marker:
         with open(marker + ".tmp", "w") as f:
             f.write(final)
@@ -288,9 +289,10 @@ class Bundle:
         self.info = info
         self.base = "%s_%s" % (os.path.basename(archive), info["build_id"])
         self.target = os.path.join(configured_root(), self.base)
-        self.later = None
+        self.later = None  # the later part's folder, once it is on the import path
+        self.unpacked = None  # the later part's folder, once it is complete on disk
         self.finder = None
-        self.mutex = None
+        self.mutex = threading.Lock()
         # A bundle for another OS still runs its pure-Python part here (to say that it is the
         # wrong file); its .pth files (pywin32's) would fail, so they are not run.
         self.foreign = this_platform() != info["platform"]
@@ -315,33 +317,44 @@ class Bundle:
         return os.path.join(self.target, "later")
 
     def ensure_later(self):
-        """Unpack the later part (compiled libraries) if need be; True once it is importable."""
+        """Unpack the later part (compiled libraries) if need be; True once it is importable.
+
+        Two locks, always taken in one order. Unpacking, under ``self.mutex``, imports nothing:
+        a thread that holds Python's import lock (LaterFinder.find_spec runs under it) may wait
+        for it, while any other thread that is not importing a later name goes on importing
+        (the daemon's event loop, when the unpacking runs after READY). Putting the part on
+        the path runs its .pth files, which import, so that step holds the import lock.
+        """
         if self.later is not None:
             return True
-        import threading
+        import tempfile  # noqa: F401  (with_fallback's; importing under the mutex could deadlock)
 
-        if self.mutex is None:
-            self.mutex = threading.RLock()
         with self.mutex:
-            if self.later is not None:
-                return True
-            later = self.later_dir()
-            if not os.path.isdir(later):
-                root_of_target = os.path.dirname(self.target)
+            if self.unpacked is None:
+                self.unpacked = self.unpack_later()
+        acquire_import_lock()
+        try:
+            if self.later is None:
+                self.add_later(self.unpacked)
+        finally:
+            release_import_lock()
+        return True
 
-                def attempt(root):
-                    final = (os.path.join(root, self.base, "later") if root != root_of_target
-                             else later)
-                    unpack_locked(self.archive, "payload-later.zip", root, self.base, final,
-                                  os.path.isdir)
-                    return final
+    def unpack_later(self):
+        later = self.later_dir()
+        if os.path.isdir(later):
+            return later
+        root_of_target = os.path.dirname(self.target)
 
-                result = []
-                root = with_fallback("the compiled libraries",
-                                     lambda root: result.append(attempt(root)))
-                later = result[-1] if result else os.path.join(root, self.base, "later")
-            self.add_later(later)
-            return True
+        def attempt(root):
+            final = os.path.join(root, self.base, "later") if root != root_of_target else later
+            unpack_locked(self.archive, "payload-later.zip", root, self.base, final,
+                          os.path.isdir)
+            return final
+
+        result = []
+        root = with_fallback("the compiled libraries", lambda root: result.append(attempt(root)))
+        return result[-1] if result else os.path.join(root, self.base, "later")
 
     def add_later(self, later):
         import importlib
@@ -404,6 +417,16 @@ def this_platform():
 
 
 BUNDLE = None
+
+
+def acquire_import_lock():
+    if hasattr(_imp, "acquire_lock"):
+        _imp.acquire_lock()
+
+
+def release_import_lock():
+    if hasattr(_imp, "release_lock"):
+        _imp.release_lock()
 
 
 def ensure_later():

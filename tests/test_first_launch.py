@@ -96,8 +96,11 @@ def test_a_first_launch_killed_at_any_instant_never_bricks_the_next(
         with Daemon(pyz, _args(data), cold) as d:
             d.wait_ready(deadline_s=60)
             # after READY the rest is unpacked in the background: let it finish, then check
-            wait_for(lambda root=root: (_extraction(root) / "later").is_dir(), 60,
-                     f"{what}: later part")
+            try:
+                wait_for(lambda root=root: (_extraction(root) / "later").is_dir(), 60,
+                         f"{what}: later part")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; stderr:\n{d.err}") from None
             assert d.get("/api/health") == (200, "ok")
             assert d.terminate() == 0, d.err
         assert _leftovers(root) == [], f"{what}: half-unpacked folders left"
@@ -209,3 +212,23 @@ def test_an_unpacked_root_is_used_without_writing(pyz: Path, env: dict[str, str]
     result = run_cli(pyz, ["--version"], {**cold, "PYTHONDONTWRITEBYTECODE": "1"})
     assert result.returncode == 0
     assert files() == before
+
+
+def test_requests_are_served_while_the_later_part_unpacks(
+        pyz: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """After READY the compiled libraries unpack in the background, and the MCP SDK's warm-up
+    import waits for them. That wait must not happen under Python's import lock: it once did
+    (inside the bootstrap's import hook), and every request that imported anything new hung
+    until the unpacking ended (10 s and more on a loaded machine). Here the unpacking never
+    ends, and the console's files, the health route and a clean stop must still work."""
+    root, marker = tmp_path / "root", tmp_path / "holding-later"
+    cold = {**env, "SHIV_ROOT": str(root), "EXECUTOR_TEST_MODE": "1",
+            "EXECUTOR_TEST_UNPACK_PAUSE_LATER": str(marker)}
+    with Daemon(pyz, _args(tmp_path / "data"), cold) as d:
+        d.wait_ready()
+        wait_for(marker.exists, 60, "the later part's unpacking to start (and hold)")
+        assert marker.read_text().endswith("later")
+        assert d.get("/ui/static/console.css", timeout=15)[0] == 200, d.err
+        assert d.get("/api/health", timeout=15) == (200, "ok"), d.err
+        assert d.terminate(timeout=15) == 0, d.err
+    assert "Traceback" not in d.err, d.err

@@ -5,11 +5,16 @@ thread (after READY) while the upstream client imports it on the event loop, imp
 would-be deadlock and hands one thread a half-initialized ``mcp.server`` ("cannot import name
 'Server' from partially initialized module"). One lock around the whole import, taken by both,
 makes the second caller wait for a complete package instead.
+
+Run from the bundle, the SDK is in the part unpacked after READY: it is made ready first, outside
+Python's import lock, so that a first import in a worker thread never stalls the imports of the
+event loop for the length of an unpacking.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 
 _LOCK = threading.Lock()
@@ -34,6 +39,9 @@ def load() -> None:
         return
     with _LOCK:
         if not _loaded:
+            boot = sys.modules.get("_executor_pyz")  # the bundle's bootstrap, when run from it
+            if boot is not None:
+                boot.ensure_later()
             for name in _MODULES:
                 importlib.import_module(name)
             _loaded = True
