@@ -117,3 +117,35 @@ def env(tmp_path: Path, home: Path, shiv_root: Path) -> dict[str, str]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+def _processes_under(folder: Path) -> list[int]:
+    """Live processes whose command line names ``folder`` (a test's own tmp_path)."""
+    mark = str(folder).encode()
+    found = []
+    for entry in os.listdir("/proc") if sys.platform == "linux" else []:
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                if mark in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A daemon a test started (often a background one a CLI command auto-started) must not
+    run on after it: it would hold a port, a data dir and CPU for the rest of the suite. Any
+    left is killed and named in a warning."""
+    yield
+    import contextlib
+    import signal
+    import warnings
+
+    left = _processes_under(tmp_path)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if left:
+        warnings.warn(f"processes outlived the test and were killed: {left}", stacklevel=1)
