@@ -104,6 +104,7 @@ def test_a_first_launch_killed_at_any_instant_never_bricks_the_next(
             assert d.get("/api/health") == (200, "ok")
             assert d.terminate() == 0, d.err
         assert _leftovers(root) == [], f"{what}: half-unpacked folders left"
+        assert not (_extraction(root) / ".incomplete").exists(), f"{what}: still marked"
         assert "Traceback" not in d.err, d.err
 
 
@@ -169,6 +170,8 @@ def test_a_launch_waiting_for_another_says_so_and_its_wait_is_bounded(
             holder.kill()
             holder.wait(10)
     assert _leftovers(root) == []
+    # a command that never reaches READY finishes the unpacking at its exit
+    assert not (_extraction(root) / ".incomplete").exists()
     assert run_cli(pyz, ["--version"], cold).returncode == 0
 
 

@@ -41,7 +41,8 @@ def our_extractions(root: Path) -> list[Path]:
 
     Recognised by content, not by name: the pyz may be renamed (``executor-1.2.pyz``). shiv
     extracted into ``<name>.tmp`` and our bootstrap into ``.<name>.tmp-<pid>``, each renamed
-    into place once complete, so a finished one never ends in ``.tmp`` nor starts with a dot.
+    into place once complete, so a finished one never ends in ``.tmp`` nor starts with a dot;
+    a first launch writing one in place marks it ``.incomplete`` until it is whole.
     """
     found: list[tuple[float, Path]] = []
     try:
@@ -49,7 +50,8 @@ def our_extractions(root: Path) -> list[Path]:
     except OSError:
         return []
     for entry in entries:
-        if entry.name.endswith(".tmp") or entry.name.startswith(".") or entry.is_symlink():
+        if (entry.name.endswith(".tmp") or entry.name.startswith(".") or entry.is_symlink()
+                or (entry / ".incomplete").exists()):
             continue
         if (entry / "site-packages" / PACKAGE).is_dir():
             try:

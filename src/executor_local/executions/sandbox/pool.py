@@ -59,6 +59,9 @@ class Worker:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         if preload:
             env["EXECUTOR_SANDBOX_PRELOAD"] = "1"
+        boot = sys.modules.get("_executor_pyz")  # run from the bundle: the child imports
+        if boot is not None:  # from our folders without its bootstrap, so all must be on disk
+            boot.ensure_later()
         paths = [p for p in sys.path if p and os.path.exists(p)]
         flags = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
         self.proc = subprocess.Popen(
