@@ -79,51 +79,74 @@ def _ready(pyz: Path, data: Path, env: dict[str, str]) -> tuple[float, float]:
         proc.wait(10)
 
 
+def _is_ours(pyz: Path) -> bool:
+    """Built with our bootstrap (pyzboot), not shiv's."""
+    with zipfile.ZipFile(pyz) as z:
+        return "_executor_pyz.py" in z.namelist()
+
+
 def _all_unpacked(root: Path) -> bool:
     return any((d / "later").is_dir() for d in root.iterdir()) if root.exists() else False
 
 
-def measure(pyz: Path, runs: int, work: Path, label: str) -> dict[str, float]:
-    env = base_env(work / "home")
-    warm_root = work / f"{label}-warm"
-    warm = {**env, "SHIV_ROOT": str(warm_root)}
-    # unpack once, all of it (--version --verbose imports every compiled module)
+def _prepare(pyz: Path, work: Path, label: str) -> dict[str, str]:
+    """The warm environment of ``pyz``: its root unpacked once, all of it."""
+    warm = {**base_env(work / "home"), "SHIV_ROOT": str(work / f"{label}-warm")}
+    # --version --verbose imports every compiled module (an old bundle may not know --verbose)
     subprocess.run([sys.executable, str(pyz), "--version", "--verbose"], env=warm,
-                   capture_output=True)  # an old bundle may not know --verbose
+                   capture_output=True)
     time_to_line(_cmd(pyz, work / f"{label}-w0"), warm, READY)
-    res: dict[str, list[float]] = {"warm": [], "cold": [], "cold, all unpacked": [],
-                                   "warm cpu": [], "cold cpu": []}
-    for i in range(runs):
-        wall, cpu = _ready(pyz, work / f"{label}-w{i + 1}", warm)
-        res["warm"].append(wall)
-        res["warm cpu"].append(cpu / 1000)
-        cold_root = work / f"{label}-cold-{i}"
-        cold = {**env, "SHIV_ROOT": str(cold_root)}
-        wall, cpu = _ready(pyz, work / f"{label}-c{i}", cold)
-        res["cold"].append(wall)
-        res["cold cpu"].append(cpu / 1000)
+    return warm
+
+
+def _one_run(pyz: Path, work: Path, label: str, i: int, warm: dict[str, str],
+             res: dict[str, list[float]], later: bool) -> None:
+    wall, cpu = _ready(pyz, work / f"{label}-w{i + 1}", warm)
+    res["warm"].append(wall)
+    res["warm cpu"].append(cpu / 1000)
+    cold_root = work / f"{label}-cold-{i}"
+    cold = {**warm, "SHIV_ROOT": str(cold_root)}
+    wall, cpu = _ready(pyz, work / f"{label}-c{i}", cold)
+    res["cold"].append(wall)
+    res["cold cpu"].append(cpu / 1000)
+    shutil.rmtree(cold_root, ignore_errors=True)
+    if later:  # our bootstrap's first launch in all: READY, then the later part
+        started = time.perf_counter()
+        proc = subprocess.Popen(_cmd(pyz, work / f"{label}-a{i}"), env=cold,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        while not _all_unpacked(cold_root) and time.perf_counter() - started < 60:
+            time.sleep(0.005)  # polling the background unpack
+        res["cold, all unpacked"].append(time.perf_counter() - started)
+        proc.terminate()
+        proc.wait(10)
         shutil.rmtree(cold_root, ignore_errors=True)
-        if "shiv" not in label:  # the first launch in all: READY, then the later part
-            started = time.perf_counter()
-            proc = subprocess.Popen(_cmd(pyz, work / f"{label}-a{i}"), env=cold,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
-            while not _all_unpacked(cold_root) and time.perf_counter() - started < 60:
-                time.sleep(0.005)  # polling the background unpack
-            res["cold, all unpacked"].append(time.perf_counter() - started)
-            proc.terminate()
-            proc.wait(10)
-            shutil.rmtree(cold_root, ignore_errors=True)
-    return {k: median(v) * 1000 for k, v in res.items() if v}
+
+
+def measure(builds: list[tuple[str, Path]], runs: int, work: Path,
+            ) -> list[tuple[str, dict[str, float]]]:
+    """Medians per build. The builds take turns, run by run: this machine's speed drifts over
+    minutes (its page cache is reclaimed under it), and a drift must hit both alike."""
+    warm = {label: _prepare(pyz, work, f"b{n}") for n, (label, pyz) in enumerate(builds)}
+    res: dict[str, dict[str, list[float]]] = {label: {
+        "warm": [], "cold": [], "cold, all unpacked": [], "warm cpu": [], "cold cpu": []}
+        for label, _ in builds}
+    for i in range(runs):
+        for n, (label, pyz) in enumerate(builds):
+            _one_run(pyz, work, f"b{n}", i, warm[label], res[label], _is_ours(pyz))
+    return [(label, {k: median(v) * 1000 for k, v in res[label].items() if v})
+            for label, _ in builds]
 
 
 def report(runs: int, before: Path | None) -> str:
     pyz = ensure_bundle()
     work = scratch("bundle")
     try:
-        rows = [("this build", measure(pyz, runs, work, "now"))]
+        builds = [("this build", pyz)]
         if before is not None:
-            rows.insert(0, ("before (shiv --compile-pyc)", measure(before, runs, work, "shiv")))
+            label = "before" if _is_ours(before) else "before (shiv --compile-pyc)"
+            builds.insert(0, (label, before))
+        rows = measure(builds, runs, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     lines = ["| bundle | MB | files in payload |", "|---|---|---|"]
