@@ -87,9 +87,17 @@ def find_python(version: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def shiv_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One extraction root per worker, so warm starts are warm and nothing touches ~/.shiv."""
-    return tmp_path_factory.mktemp("shiv")
+def shiv_root(tmp_path_factory: pytest.TempPathFactory, pyz: Path) -> Path:
+    """One extraction root per worker, so warm starts are warm and nothing touches ~/.shiv.
+
+    Unpacked once, both parts (``--version --verbose`` imports every compiled module): a daemon
+    stopped right after READY abandons the compiled part's background unpacking, so without
+    this every daemon of the suite unpacked 70 MB again, competing with the test for the CPU.
+    """
+    root = tmp_path_factory.mktemp("shiv")
+    subprocess.run([sys.executable, str(pyz), "--version", "--verbose"], capture_output=True,
+                   env={**os.environ, "SHIV_ROOT": str(root)}, timeout=300, check=True)
+    return root
 
 
 @pytest.fixture

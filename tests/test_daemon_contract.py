@@ -80,3 +80,24 @@ def test_mint_never_starts_with_dash(monkeypatch) -> None:  # type: ignore[no-un
     drawn = iter(["-first", "--second", "third"])
     monkeypatch.setattr(auth.secrets, "token_urlsafe", lambda _n: next(drawn))
     assert auth.mint_token() == "third"
+
+
+def test_a_stop_before_uvicorn_is_up_still_stops_it(pyz: Path, env: dict[str, str],
+                                                     data_dir: Path, tmp_path: Path) -> None:
+    """A SIGTERM noted by our early handlers after run_server's first look and before uvicorn
+    put in its own was once never acted on: the daemon served on, and the stop waited forever
+    (one launch in four of a test that stops right after READY). The test seam holds the daemon
+    at exactly that instant."""
+    from proc import wait_for
+
+    marker = tmp_path / "held"
+    held = {**env, "EXECUTOR_TEST_MODE": "1", "EXECUTOR_MIGRATION_HOLD_AT": "uvicorn-start",
+            "EXECUTOR_MIGRATION_HOLD_FILE": str(marker)}
+    with Daemon(pyz, ["--data-dir", str(data_dir), "daemon", "run", "--foreground", "--port",
+                      "0"], held) as d:
+        d.wait_ready()
+        wait_for(marker.exists, 30, "the daemon to hold before uvicorn starts")
+        d.proc.send_signal(signal.SIGTERM)
+        (tmp_path / "held.go").touch()
+        assert d.proc.wait(timeout=10) == 0, d.err
+    assert "stopped by SIGTERM" in d.err
